@@ -1,0 +1,39 @@
+/** Every failure `@distillery/models` raises on purpose: a stable `code`, a message naming the file/field and the fix. */
+export type ModelsErrorCode =
+  | 'SAFETENSORS_EMPTY'
+  | 'SAFETENSORS_TRUNCATED'
+  | 'SAFETENSORS_HEADER_TOO_LARGE'
+  | 'SAFETENSORS_HEADER_JSON'
+  | 'SAFETENSORS_BAD_ENTRY'
+  | 'SAFETENSORS_UNKNOWN_DTYPE'
+  | 'SAFETENSORS_BAD_OFFSETS'
+  | 'SAFETENSORS_SIZE_MISMATCH'
+  | 'SAFETENSORS_DUPLICATE_NAME'
+  | 'SAFETENSORS_UNSUPPORTED_DTYPE'
+  | 'CONFIG_MISSING'
+  | 'CONFIG_JSON'
+  | 'CONFIG_INVALID'
+  | 'UNKNOWN_MODEL_TYPE'
+  | 'UNKNOWN_ARCHITECTURE'
+  | 'UNKNOWN_ACTIVATION'
+  | 'WEIGHTS_MISSING'
+  | 'WEIGHT_SHAPE_MISMATCH'
+  | 'MISSING_KEYS'
+  | 'TOKENIZER_MISSING'
+  | 'TOKENIZER_INVALID'
+  | 'VOCAB_INVALID'
+  | 'HUB_OFFLINE'
+  | 'HUB_NOT_FOUND'
+  | 'INPUT_INVALID'
+  | 'LABELS_INVALID';
+
+export class DistilleryModelsError extends Error {
+  override readonly name = 'DistilleryModelsError';
+  constructor(
+    readonly code: ModelsErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,4 @@
+export { DistilleryModelsError } from './errors.js';
+export type { ModelsErrorCode } from './errors.js';
+export { readSafetensors, parseSafetensors, serializeSafetensors, MAX_HEADER_BYTES } from './safetensors.js';
+export type { SafetensorsFile, SafetensorsDtype, TensorEntry, TensorToWrite } from './safetensors.js';

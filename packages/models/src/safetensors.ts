@@ -1,0 +1,184 @@
+/**
+ * Strict safetensors reader/writer (https://huggingface.co/docs/safetensors).
+ * Layout: u64 LE header length N, N bytes of JSON header, then raw little-endian data;
+ * offsets count from the end of the header. Every malformed file is a typed error.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { DistilleryModelsError } from './errors.js';
+
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+};
+
+/** A header no real checkpoint reaches; guards against allocating what a corrupt length claims. */
+export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+export interface TensorEntry {
+  /** dtype as stored in the file. */
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Values widened to float32 (F16/BF16/F64/ints converted), row-major. */
+  data: Float32Array;
+}
+
+export interface SafetensorsFile {
+  tensors: Map<string, TensorEntry>;
+  metadata: Record<string, string>;
+}
+
+function fail(code: ConstructorParameters<typeof DistilleryModelsError>[0], file: string, msg: string): never {
+  throw new DistilleryModelsError(code, `${file}: ${msg}`);
+}
+
+/** Read and validate a safetensors file from disk. */
+export function readSafetensors(path: string): SafetensorsFile {
+  let bytes: Uint8Array;
+  try {
+    // A wrong path is the caller's typed error (WEIGHTS_MISSING); stat first so a huge file is not slurped blindly.
+    statSync(path);
+    bytes = readFileSync(path);
+  } catch (cause) {
+    throw new DistilleryModelsError('WEIGHTS_MISSING', `${path}: cannot read weights file (${(cause as Error).message}). Check the path, or save the model with savePretrained().`, { cause });
+  }
+  return parseSafetensors(bytes, path);
+}
+
+/** Parse safetensors bytes. `name` is used in error messages only. */
+export function parseSafetensors(bytes: Uint8Array, name = '<buffer>'): SafetensorsFile {
+  if (bytes.byteLength === 0) fail('SAFETENSORS_EMPTY', name, 'file is empty; re-export the checkpoint.');
+  if (bytes.byteLength < 8) fail('SAFETENSORS_TRUNCATED', name, `file has ${bytes.byteLength} bytes, fewer than the 8-byte header length; the download or copy was cut short.`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_BYTES)) fail('SAFETENSORS_HEADER_TOO_LARGE', name, `header claims ${n} bytes (limit ${MAX_HEADER_BYTES}); the file is corrupt or not safetensors.`);
+  const headerLen = Number(n);
+  if (8 + headerLen > bytes.byteLength) fail('SAFETENSORS_TRUNCATED', name, `header claims ${headerLen} bytes but the file has only ${bytes.byteLength - 8} after the length; the file is truncated.`);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+  } catch (cause) {
+    throw new DistilleryModelsError('SAFETENSORS_HEADER_JSON', `${name}: header is not valid UTF-8 JSON (${(cause as Error).message}); the file is corrupt.`, { cause });
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('SAFETENSORS_HEADER_JSON', name, 'header must be a JSON object of tensor entries.');
+
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.byteLength - dataStart;
+  const metadata: Record<string, string> = {};
+  const spans: Array<{ key: string; begin: number; end: number }> = [];
+  const entries: Array<{ key: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }> = [];
+  for (const [key, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (key === '__metadata__') {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('SAFETENSORS_BAD_ENTRY', name, '__metadata__ must be an object of strings.');
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail('SAFETENSORS_BAD_ENTRY', name, `__metadata__.${k} must be a string.`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    if (raw === null || typeof raw !== 'object') fail('SAFETENSORS_BAD_ENTRY', name, `entry "${key}" must be an object {dtype, shape, data_offsets}.`);
+    const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+    if (typeof dtype !== 'string' || !(dtype in BYTES_PER_ELEMENT)) fail('SAFETENSORS_UNKNOWN_DTYPE', name, `entry "${key}" has unknown dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(BYTES_PER_ELEMENT).join(', ')}.`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail('SAFETENSORS_BAD_ENTRY', name, `entry "${key}" has an invalid shape ${JSON.stringify(shape)}.`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) fail('SAFETENSORS_BAD_OFFSETS', name, `entry "${key}" has invalid data_offsets ${JSON.stringify(offsets)}.`);
+    const [begin, end] = offsets as [number, number];
+    if (begin > end || end > dataLen) fail('SAFETENSORS_BAD_OFFSETS', name, `entry "${key}" data_offsets [${begin}, ${end}] fall outside the ${dataLen}-byte data section.`);
+    const elements = (shape as number[]).reduce((a, b) => a * b, 1);
+    const width = BYTES_PER_ELEMENT[dtype as SafetensorsDtype];
+    if (elements * width !== end - begin) fail('SAFETENSORS_SIZE_MISMATCH', name, `entry "${key}": shape [${(shape as number[]).join(', ')}] × ${dtype} needs ${elements * width} bytes but data_offsets span ${end - begin}.`);
+    spans.push({ key, begin, end });
+    entries.push({ key, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end });
+  }
+  // JSON.parse keeps the last of duplicate keys silently; detect them from the raw text.
+  const seen = new Set<string>();
+  for (const m of new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)).matchAll(/"((?:[^"\\]|\\.)*)"\s*:\s*\{\s*"(?:dtype|shape|data_offsets)"/g)) {
+    const key = JSON.parse(`"${m[1]}"`) as string;
+    if (seen.has(key)) fail('SAFETENSORS_DUPLICATE_NAME', name, `tensor "${key}" appears twice in the header.`);
+    seen.add(key);
+  }
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  for (const s of spans) {
+    if (s.begin !== cursor) {
+      fail('SAFETENSORS_BAD_OFFSETS', name, s.begin < cursor ? `entry "${s.key}" overlaps the previous tensor (starts at ${s.begin}, previous ends at ${cursor}).` : `gap of ${s.begin - cursor} bytes before entry "${s.key}"; the data section must be covered exactly.`);
+    }
+    cursor = s.end;
+  }
+  if (cursor !== dataLen) fail('SAFETENSORS_BAD_OFFSETS', name, `tensors cover ${cursor} of ${dataLen} data bytes; the data section must be covered exactly.`);
+
+  const tensors = new Map<string, TensorEntry>();
+  for (const e of entries) {
+    tensors.set(e.key, { dtype: e.dtype, shape: e.shape, data: decode(bytes, dataStart + e.begin, dataStart + e.end, e.dtype) });
+  }
+  return { tensors, metadata };
+}
+
+function decode(bytes: Uint8Array, begin: number, end: number, dtype: SafetensorsDtype): Float32Array {
+  const n = (end - begin) / BYTES_PER_ELEMENT[dtype];
+  const view = new DataView(bytes.buffer, bytes.byteOffset + begin, end - begin);
+  const out = new Float32Array(n);
+  switch (dtype) {
+    case 'F32': for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true); break;
+    case 'F64': for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true); break;
+    case 'F16': for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(i * 2, true)); break;
+    case 'BF16': {
+      const tmp = new DataView(new ArrayBuffer(4));
+      for (let i = 0; i < n; i++) { tmp.setUint32(0, view.getUint16(i * 2, true) << 16); out[i] = tmp.getFloat32(0); }
+      break;
+    }
+    case 'I64': for (let i = 0; i < n; i++) out[i] = Number(view.getBigInt64(i * 8, true)); break;
+    case 'I32': for (let i = 0; i < n; i++) out[i] = view.getInt32(i * 4, true); break;
+    case 'I16': for (let i = 0; i < n; i++) out[i] = view.getInt16(i * 2, true); break;
+    case 'I8': for (let i = 0; i < n; i++) out[i] = view.getInt8(i); break;
+    case 'U8': case 'BOOL': for (let i = 0; i < n; i++) out[i] = view.getUint8(i); break;
+  }
+  return out;
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+export interface TensorToWrite {
+  shape: number[];
+  data: Float32Array;
+}
+
+/**
+ * Serialise float32 tensors as HF's `save_pretrained` does: sorted names, no gaps,
+ * `{"format":"pt"}` metadata, header padded with spaces to a multiple of 8.
+ */
+export function serializeSafetensors(tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>, metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
+  const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
+  const names = [...map.keys()].sort();
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const key of names) {
+    const t = map.get(key)!;
+    const bytes = t.data.length * 4;
+    const expected = t.shape.reduce((a, b) => a * b, 1);
+    if (expected !== t.data.length) throw new DistilleryModelsError('SAFETENSORS_SIZE_MISMATCH', `cannot write "${key}": shape [${t.shape.join(', ')}] has ${expected} elements but data has ${t.data.length}.`);
+    header[key] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let cursor = 8 + headerBytes.length;
+  for (const key of names) {
+    const t = map.get(key)!;
+    const dv = new DataView(out.buffer, cursor, t.data.length * 4);
+    for (let i = 0; i < t.data.length; i++) dv.setFloat32(i * 4, t.data[i]!, true);
+    cursor += t.data.length * 4;
+  }
+  return out;
+}

@@ -1,0 +1,2 @@
+export { DistilleryPluginsError } from './errors.js';
+export type { PluginsErrorCode } from './errors.js';

@@ -1,0 +1,110 @@
+/**
+ * One function every entry point calls to pick the compute backend.
+ * Order: tfjs-node-gpu (CUDA) → tfjs-node → wasm (SIMD) → cpu. The tfjs-node packages are
+ * optional peers: never installed by `pnpm install`, only detected here.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
+import { DistilleryTrainerError } from './errors.js';
+import { installWasmKernelFixes } from './wasm-kernels.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  backend: BackendName;
+  /** Where the backend came from, e.g. "@tensorflow/tfjs-node-gpu" or "@tensorflow/tfjs-backend-wasm". */
+  provider: string;
+  threads: number;
+  /** Why this backend was chosen (and why faster ones were not). */
+  reason: string;
+}
+
+export interface InitBackendOptions {
+  /** Force a backend; overrides `DISTILLERY_BACKEND`. */
+  backend?: BackendName;
+  /** Print the one-line summary (default true). */
+  log?: boolean | ((line: string) => void);
+}
+
+const NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+let current: BackendInfo | undefined;
+
+async function tryTensorflow(): Promise<{ ok: true; provider: string } | { ok: false; why: string }> {
+  const misses: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(pkg);
+      if (tf.findBackend('tensorflow')) return { ok: true, provider: pkg };
+      misses.push(`${pkg} loaded but registered no backend`);
+    } catch (e) {
+      const msg = (e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' ? 'not installed' : `failed to load: ${(e as Error).message.split('\n')[0]}`;
+      misses.push(`${pkg.replace('@tensorflow/', '')} ${msg}`);
+    }
+  }
+  return { ok: false, why: misses.join('; ') };
+}
+
+async function tryWasm(): Promise<{ ok: true; threads: number } | { ok: false; why: string }> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // Node runs the wasm backend single-threaded (its threaded build needs browser workers); ask anyway.
+    wasm.setThreadsCount(availableParallelism());
+    if (!(await tf.setBackend('wasm'))) return { ok: false, why: 'wasm backend failed to initialise' };
+    installWasmKernelFixes();
+    return { ok: true, threads: wasm.getThreadsCount() };
+  } catch (e) {
+    return { ok: false, why: `tfjs-backend-wasm failed: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+function requested(options: InitBackendOptions): BackendName | undefined {
+  const raw = options.backend ?? process.env.DISTILLERY_BACKEND;
+  if (raw === undefined || raw === '' || raw === 'auto') return undefined;
+  if (!(NAMES as readonly string[]).includes(raw)) {
+    throw new DistilleryTrainerError('BACKEND_UNKNOWN', `DISTILLERY_BACKEND=${raw} is not a backend; use one of ${NAMES.join(', ')} (or leave it unset for automatic choice).`);
+  }
+  return raw as BackendName;
+}
+
+/**
+ * Select and initialise the backend. Idempotent for the same choice.
+ * Throws `BACKEND_UNAVAILABLE` when an explicitly requested backend cannot start.
+ */
+export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  const want = requested(options);
+  if (current && (want === undefined || want === current.backend)) return current;
+  const skipped: string[] = [];
+  let info: BackendInfo | undefined;
+
+  if (want === undefined || want === 'tensorflow') {
+    const r = await tryTensorflow();
+    if (r.ok && (await tf.setBackend('tensorflow'))) {
+      info = { backend: 'tensorflow', provider: r.provider, threads: availableParallelism(), reason: want ? 'requested' : 'fastest available' };
+    } else if (want === 'tensorflow') {
+      throw new DistilleryTrainerError('BACKEND_UNAVAILABLE', `backend "tensorflow" requested but unavailable (${r.ok ? 'setBackend failed' : r.why}). Install it with \`pnpm add @tensorflow/tfjs-node\` (CPU) or \`pnpm add @tensorflow/tfjs-node-gpu\` (CUDA 11.2 + cuDNN 8.1, as libtensorflow 2.9.1 expects), or pick DISTILLERY_BACKEND=wasm.`);
+    } else if (!r.ok) skipped.push(r.why);
+  }
+  if (!info && (want === undefined || want === 'wasm')) {
+    const r = await tryWasm();
+    if (r.ok) info = { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: r.threads, reason: want ? 'requested' : skipped.join('; ') };
+    else if (want === 'wasm') throw new DistilleryTrainerError('BACKEND_UNAVAILABLE', `backend "wasm" requested but unavailable (${r.why}); try DISTILLERY_BACKEND=cpu.`);
+    else skipped.push(r.why);
+  }
+  if (!info) {
+    await tf.setBackend('cpu');
+    info = { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', threads: 1, reason: want ? 'requested' : skipped.join('; ') };
+  }
+  await tf.ready();
+  current = info;
+  const log = options.log ?? true;
+  if (log) {
+    const line = `[distillery] backend=${info.backend} (${info.provider}) threads=${info.threads} — ${info.reason}`;
+    (typeof log === 'function' ? log : console.error)(line);
+  }
+  return info;
+}
+
+/** The backend chosen by the last `initBackend`, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}

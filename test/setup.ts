@@ -1,0 +1,2 @@
+// tsyringe reads decorator metadata through this polyfill; import it once before any test.
+import 'reflect-metadata';
