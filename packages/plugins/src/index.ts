@@ -1,2 +1,18 @@
 export { DistilleryPluginsError } from './errors.js';
 export type { PluginsErrorCode } from './errors.js';
+export { mseLoss, tokenMask, pairMask } from './losses/mse.js';
+export { softTargetKlLoss, crossEntropyLoss, logitKdLoss, IGNORE_INDEX } from './losses/logit-kd.js';
+export type { LogitKdKind, LogitKdOptions, LogitKdTerms } from './losses/logit-kd.js';
+export { resolveLayerMap, checkLayerMap, attentionMapFromHiddenMap } from './losses/layer-map.js';
+export type { LayerMap, LayerMapSpec, LayerMapOptions } from './losses/layer-map.js';
+export { LinearProjection } from './losses/projection.js';
+export { hiddenMseLoss, pick } from './losses/hidden.js';
+export type { HiddenLossOptions } from './losses/hidden.js';
+export { attentionMseLoss, matchTeacherHeads, zeroMaskedScores } from './losses/attention.js';
+export type { AttentionLossOptions } from './losses/attention.js';
+export { cosineHiddenLoss } from './losses/cosine.js';
+export { relationKlLoss, valueRelation, miniLmLoss } from './losses/relation.js';
+export type { MiniLmTerms } from './losses/relation.js';
+export { patientKdLoss } from './losses/patient.js';
+export { scheduleValue } from './schedule.js';
+export type { Schedule } from './schedule.js';

@@ -1,0 +1,83 @@
+/**
+ * Which teacher layer each student layer imitates. Indices address `hiddenStates`
+ * (0 = embedding output, i = output of layer i) for hidden maps, and `attentions`
+ * (0-based layers) for attention maps; the `*LayerMap` builders below produce the former.
+ */
+import { DistilleryPluginsError } from '../errors.js';
+
+/** `[studentIndex, teacherIndex]` pairs, in student order. */
+export type LayerMap = ReadonlyArray<readonly [number, number]>;
+
+/**
+ * How to pair layers:
+ * - `uniform`: student layer i ↔ teacher layer i·k with k = teacherLayers / studentLayers (TinyBERT).
+ * - `last`: the student's layers ↔ the teacher's last ones (Patient-KD "PKD-last").
+ * - `skip`: student layer i ↔ teacher layer i·k, k chosen by the user (PKD-skip when k = 2).
+ * - `explicit`: a `{student: teacher}` record or pair list.
+ */
+export type LayerMapSpec =
+  | { kind: 'uniform' }
+  | { kind: 'last' }
+  | { kind: 'skip'; every: number }
+  | { kind: 'explicit'; map: Readonly<Record<number, number>> | LayerMap };
+
+export interface LayerMapOptions {
+  /** Pair the embedding outputs (index 0 ↔ 0). Default true, as TinyBERT and the seed do. */
+  includeEmbeddings?: boolean;
+}
+
+/**
+ * Resolve a spec into hidden-state pairs for a student with `studentLayers` and a
+ * teacher with `teacherLayers` transformer layers. Every index is range-checked so a
+ * wrong map fails here, not inside a gather.
+ */
+export function resolveLayerMap(spec: LayerMapSpec, studentLayers: number, teacherLayers: number, options: LayerMapOptions = {}): LayerMap {
+  const withEmbeddings = options.includeEmbeddings ?? true;
+  let pairs: Array<readonly [number, number]>;
+  switch (spec.kind) {
+    case 'uniform': {
+      if (teacherLayers % studentLayers !== 0) {
+        throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `layer map "uniform": teacher layers (${teacherLayers}) are not a multiple of student layers (${studentLayers}); use { kind: 'skip', every } or an explicit map.`);
+      }
+      const k = teacherLayers / studentLayers;
+      pairs = range(1, studentLayers).map((i) => [i, i * k] as const);
+      break;
+    }
+    case 'last':
+      pairs = range(1, studentLayers).map((i) => [i, teacherLayers - studentLayers + i] as const);
+      break;
+    case 'skip':
+      if (!Number.isInteger(spec.every) || spec.every < 1) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `layer map "skip": every must be a positive integer, got ${spec.every}.`);
+      pairs = range(1, studentLayers).map((i) => [i, i * spec.every] as const);
+      break;
+    case 'explicit': {
+      // An explicit map says itself whether 0 ↔ 0 is in; only an explicit `includeEmbeddings: false` drops it.
+      const given = Array.isArray(spec.map) ? spec.map : Object.entries(spec.map).map(([s, t]) => [Number(s), t] as const);
+      return checkLayerMap(options.includeEmbeddings === false ? given.filter(([s]) => s !== 0) : given, studentLayers, teacherLayers);
+    }
+  }
+  if (withEmbeddings) pairs.unshift([0, 0]);
+  return checkLayerMap(pairs, studentLayers, teacherLayers);
+}
+
+/** Validate hidden-state pairs: integer indices within `[0, layers]`. */
+export function checkLayerMap(map: LayerMap, studentLayers: number, teacherLayers: number, what = 'layer map'): LayerMap {
+  if (map.length === 0) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what} is empty; map at least one student layer to a teacher layer.`);
+  for (const [s, t] of map) {
+    if (!Number.isInteger(s) || s < 0 || s > studentLayers) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what}: student index ${s} is outside 0..${studentLayers} (the student has ${studentLayers} layers).`);
+    if (!Number.isInteger(t) || t < 0 || t > teacherLayers) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what}: teacher index ${t} is outside 0..${teacherLayers} (the teacher has ${teacherLayers} layers).`);
+  }
+  return map;
+}
+
+/**
+ * Hidden-state pairs → attention-layer pairs. Hidden index i > 0 is the output of layer
+ * i − 1, whose attention is `attentions[i − 1]`; the embedding pair has no attention.
+ */
+export function attentionMapFromHiddenMap(map: LayerMap): LayerMap {
+  return map.filter(([s, t]) => s > 0 && t > 0).map(([s, t]) => [s - 1, t - 1] as const);
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}

@@ -1,0 +1,76 @@
+/** Shared by the plugins tests: fixture loading and the SPEC's elementwise tolerance check. */
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { readSafetensors } from '@distillery/models';
+import { LinearProjection } from '@distillery/plugins';
+import { expect } from 'vitest';
+
+export const DISTILL_DIR = new URL('../fixtures/parity/distill_losses/', import.meta.url).pathname;
+
+type Nested = number | Nested[];
+
+export interface ModelOutputsJson {
+  logits: number[][];
+  hidden_states: Nested[];
+  attentions: Nested[];
+}
+
+export interface DistillExpected {
+  temperature: number;
+  alpha: number;
+  hidden_layer_map: Array<[number, number]>;
+  attention_layer_map: Array<[number, number]>;
+  losses: Record<'kd_soft' | 'ce_hard' | 'kd_combined' | 'hidden_mse' | 'attention_mse' | 'total' | 'total_soft_only', number>;
+  loss_terms: { hidden_mse_per_pair: number[]; attention_mse_per_pair: number[] };
+  gradients: Record<'total' | 'total_soft_only', Record<string, { shape: number[]; values: Nested }>>;
+  teacher: ModelOutputsJson;
+  student: ModelOutputsJson;
+  tolerance: { losses: { atol: number; rtol: number }; gradients: { rtol: number; atol: Record<'total' | 'total_soft_only', Record<string, number>> } };
+}
+
+export interface DistillInputs {
+  input_ids: number[][];
+  attention_mask: number[][];
+  token_type_ids: number[][];
+  labels: number[];
+  temperature: number;
+  alpha: number;
+  hidden_layer_map: Array<[number, number]>;
+  attention_layer_map: Array<[number, number]>;
+}
+
+export function loadDistillFixture(dir = DISTILL_DIR): { expected: DistillExpected; inputs: DistillInputs } {
+  return {
+    expected: JSON.parse(readFileSync(`${dir}expected.json`, 'utf8')) as DistillExpected,
+    inputs: JSON.parse(readFileSync(`${dir}inputs.json`, 'utf8')) as DistillInputs,
+  };
+}
+
+/** The fixture's projector loaded into a `LinearProjection` named `projector`. */
+export function loadProjector(dir = DISTILL_DIR): LinearProjection {
+  const file = readSafetensors(`${dir}projector.safetensors`);
+  const w = file.tensors.get('projector.weight')!;
+  const b = file.tensors.get('projector.bias')!;
+  const p = new LinearProjection('projector', w.shape[1]!, w.shape[0]!);
+  p.weight.assign(tf.tensor(w.data, w.shape as [number, number]));
+  p.bias.assign(tf.tensor(b.data, b.shape as [number]));
+  return p;
+}
+
+export function flat(x: Nested): number[] {
+  return Array.isArray(x) ? x.flatMap(flat) : [x];
+}
+
+/** `|actual − expected| ≤ atol + rtol·|expected|` elementwise, reporting the worst element. */
+export function expectClose(actual: ArrayLike<number> | number, expected: Nested, atol: number, rtol: number, what: string): void {
+  const a = typeof actual === 'number' ? [actual] : Array.from(actual);
+  const e = flat(expected);
+  expect(a.length, `${what}: element count`).toBe(e.length);
+  let worst = -Infinity;
+  let at = -1;
+  for (let i = 0; i < e.length; i++) {
+    const excess = Math.abs(a[i]! - e[i]!) - (atol + rtol * Math.abs(e[i]!));
+    if (!(excess <= worst)) { worst = excess; at = i; }
+  }
+  expect(worst, `${what}: element ${at} actual ${a[at]} expected ${e[at]}`).toBeLessThanOrEqual(0);
+}
