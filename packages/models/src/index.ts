@@ -4,3 +4,7 @@ export { readSafetensors, parseSafetensors, serializeSafetensors, MAX_HEADER_BYT
 export type { SafetensorsFile, SafetensorsDtype, TensorEntry, TensorToWrite } from './safetensors.js';
 export { resolveModelDir, hubCacheDir, repoCacheDir } from './hub.js';
 export type { ResolveOptions } from './hub.js';
+export { AutoTokenizer, encodingToTensors } from './tokenizer.js';
+export type { EncodeOptions, Encoding } from './tokenizer.js';
+export { writeWordPieceTokenizer, bertBaseUncasedVocab } from './tokenizer-wordpiece.js';
+export type { WordPieceOptions } from './tokenizer-wordpiece.js';

@@ -1,0 +1,213 @@
+/**
+ * Tokenizers from an HF folder (`tokenizer.json` + `tokenizer_config.json`) or a hub id, returning
+ * what the models take: inputIds / attentionMask / tokenTypeIds.
+ *
+ * Tokenization runs on `@huggingface/tokenizers`, the pure-JS engine inside `@huggingface/transformers`
+ * v4, imported directly and lazily: transformers.js loads onnxruntime-node and sharp natives at import
+ * time, so a missing native runtime would break tokenizer use. Truncation and padding are done here
+ * with HF Python semantics (truncate the text, keep [CLS]/[SEP]; pairs `longest_first`), which
+ * transformers.js does not follow (it cuts the final [SEP]).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Tokenizer as Engine } from '@huggingface/tokenizers';
+import { DistilleryModelsError } from './errors.js';
+import { resolveModelDir, type ResolveOptions } from './hub.js';
+
+export interface EncodeOptions {
+  /** Total length including special tokens; default `model_max_length` from tokenizer_config.json. */
+  maxLength?: number;
+  /** `'longest'` (or true): pad to the longest row; `'max_length'`: pad to maxLength; false: ragged rows. */
+  padding?: boolean | 'longest' | 'max_length';
+  /** Cut rows longer than maxLength (text tokens only; special tokens stay). */
+  truncation?: boolean;
+  /** Second segment per row (token type 1), as in sentence-pair tasks. */
+  textPairs?: string[];
+}
+
+/** One row per text; rows have equal length when padding is on. */
+export interface Encoding {
+  inputIds: number[][];
+  attentionMask: number[][];
+  tokenTypeIds: number[][];
+}
+
+/** Tokenizer config values that go past this are HF's "no limit" sentinel (1e30). */
+const NO_LIMIT = 1e9;
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+function readTokenizerFile(dir: string, file: string): Record<string, unknown> {
+  const path = join(dir, file);
+  if (!existsSync(path)) {
+    throw new DistilleryModelsError('TOKENIZER_MISSING', `${path}: missing. A tokenizer folder needs tokenizer.json and tokenizer_config.json (tokenizer.save_pretrained() writes both); from a WordPiece vocab.txt, build them with writeWordPieceTokenizer().`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new DistilleryModelsError('TOKENIZER_INVALID', `${path}: not valid JSON (${(cause as Error).message}); re-save the tokenizer.`, { cause });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new DistilleryModelsError('TOKENIZER_INVALID', `${path}: must hold a JSON object; re-save the tokenizer.`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** tokenizer_config.json stores special tokens as a string or, in older files, as `{content: ...}`. */
+function specialToken(config: Record<string, unknown>, key: string): string | undefined {
+  const v = config[key];
+  if (typeof v === 'string') return v;
+  if (v !== null && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  return undefined;
+}
+
+export class AutoTokenizer {
+  /** Id of the pad token, undefined when tokenizer_config.json names none. */
+  readonly padTokenId: number | undefined;
+  /** `model_max_length` from tokenizer_config.json, undefined when unlimited. */
+  readonly modelMaxLength: number | undefined;
+  readonly paddingSide: 'left' | 'right';
+  /** Number of special tokens the template adds to one text / to a pair. */
+  private readonly specialsSingle: number;
+  private readonly specialsPair: number;
+
+  private constructor(
+    private readonly engine: Engine,
+    /** The folder the tokenizer was read from (named in errors). */
+    readonly dir: string,
+    config: Record<string, unknown>,
+  ) {
+    const pad = specialToken(config, 'pad_token');
+    this.padTokenId = pad === undefined ? undefined : engine.token_to_id(pad);
+    const max = config.model_max_length;
+    this.modelMaxLength = typeof max === 'number' && max > 0 && max < NO_LIMIT ? max : undefined;
+    this.paddingSide = config.padding_side === 'left' ? 'left' : 'right';
+    this.specialsSingle = this.addSpecialTokens([], null).tokens.length;
+    this.specialsPair = this.addSpecialTokens([], []).tokens.length;
+  }
+
+  /** Load from a folder, or a hub id resolved through the HF cache (see resolveModelDir). */
+  static async fromPretrained(idOrPath: string, options: ResolveOptions = {}): Promise<AutoTokenizer> {
+    // A tokenizer-only folder has no config.json, so local folders skip resolveModelDir's model check.
+    const dir = isDirectory(idOrPath) ? resolve(idOrPath) : await resolveModelDir(idOrPath, options);
+    const tokenizerJson = readTokenizerFile(dir, 'tokenizer.json');
+    const config = readTokenizerFile(dir, 'tokenizer_config.json');
+    const { Tokenizer } = await import('@huggingface/tokenizers');
+    let engine: Engine;
+    try {
+      engine = new Tokenizer(tokenizerJson, config);
+    } catch (cause) {
+      throw new DistilleryModelsError('TOKENIZER_INVALID', `${join(dir, 'tokenizer.json')}: not a usable HF tokenizer (${(cause as Error).message}); re-save it with tokenizer.save_pretrained() or writeWordPieceTokenizer().`, { cause });
+    }
+    return new AutoTokenizer(engine, dir, config);
+  }
+
+  get vocabSize(): number {
+    return this.engine.get_vocab(true).size;
+  }
+
+  /** Text → wordpieces, no special tokens (`"unaffable"` → `["una", "##ffa", "##ble"]`). */
+  tokenize(text: string): string[] {
+    return this.engine.tokenize(text, { add_special_tokens: false });
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.engine.token_to_id(token);
+  }
+
+  decode(ids: number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    return ids.length === 0 ? '' : this.engine.decode(ids, { skip_special_tokens: options.skipSpecialTokens ?? false });
+  }
+
+  /** Batch-encode texts (and optional pairs) into id rows the models take. */
+  encode(texts: string[], options: EncodeOptions = {}): Encoding {
+    const { textPairs, truncation = false } = options;
+    const padding = options.padding === true ? 'longest' : options.padding ?? false;
+    if (textPairs !== undefined && textPairs.length !== texts.length) {
+      throw new DistilleryModelsError('INPUT_INVALID', `encode(): ${texts.length} texts but ${textPairs.length} textPairs; give one pair per text.`);
+    }
+    const maxLength = options.maxLength ?? this.modelMaxLength;
+    if ((truncation || padding === 'max_length') && maxLength === undefined) {
+      throw new DistilleryModelsError('INPUT_INVALID', `encode(): truncation / padding 'max_length' need maxLength, and ${join(this.dir, 'tokenizer_config.json')} sets no model_max_length; pass maxLength.`);
+    }
+    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength <= (textPairs ? this.specialsPair : this.specialsSingle))) {
+      throw new DistilleryModelsError('INPUT_INVALID', `encode(): maxLength ${maxLength} leaves no room for text after the special tokens; use a larger integer.`);
+    }
+
+    const rows = texts.map((text, i) => {
+      if (typeof text !== 'string' || (textPairs && typeof textPairs[i] !== 'string')) {
+        throw new DistilleryModelsError('INPUT_INVALID', `encode(): row ${i} is not a string; pass texts (and textPairs) as string[].`);
+      }
+      let a = this.tokenize(text);
+      let b = textPairs ? this.tokenize(textPairs[i]!) : null;
+      if (truncation) [a, b] = truncateLongestFirst(a, b, maxLength! - (b ? this.specialsPair : this.specialsSingle));
+      const { tokens, token_type_ids: types } = this.addSpecialTokens(a, b);
+      return { ids: tokens.map((t) => this.idOf(t)), types: types ?? tokens.map(() => 0) };
+    });
+
+    const width = padding === 'max_length' ? maxLength! : Math.max(0, ...rows.map((r) => r.ids.length));
+    if (padding !== false && this.padTokenId === undefined) {
+      throw new DistilleryModelsError('TOKENIZER_INVALID', `${join(this.dir, 'tokenizer_config.json')}: no pad_token (or it is not in the vocabulary), so rows cannot be padded; set pad_token or pass padding: false.`);
+    }
+    const out: Encoding = { inputIds: [], attentionMask: [], tokenTypeIds: [] };
+    for (const { ids, types } of rows) {
+      const fill = padding === false ? 0 : Math.max(0, width - ids.length);
+      const pad = <T>(row: T[], value: T): T[] => {
+        const extra = new Array<T>(fill).fill(value);
+        return this.paddingSide === 'left' ? [...extra, ...row] : [...row, ...extra];
+      };
+      out.inputIds.push(pad(ids, this.padTokenId!));
+      out.attentionMask.push(pad(ids.map(() => 1), 0));
+      out.tokenTypeIds.push(pad(types, 0));
+    }
+    return out;
+  }
+
+  private idOf(token: string): number {
+    const id = this.engine.token_to_id(token);
+    if (id === undefined) throw new DistilleryModelsError('TOKENIZER_INVALID', `${join(this.dir, 'tokenizer.json')}: produced token ${JSON.stringify(token)} that is not in its vocabulary; the file is inconsistent, re-save it.`);
+    return id;
+  }
+
+  /** The post-processor template ([CLS] A [SEP] / [CLS] A [SEP] B [SEP]) with its token types. */
+  private addSpecialTokens(a: string[], b: string[] | null): { tokens: string[]; token_type_ids?: number[] } {
+    const post = this.engine.post_processor;
+    return post ? post(a, b, true) : { tokens: [...a, ...(b ?? [])] };
+  }
+}
+
+/**
+ * HF's `longest_first`: drop tokens from the end of the longer segment until both fit;
+ * once equal, the pair loses the odd token (as `truncate_sequences` removes from it on ties).
+ */
+function truncateLongestFirst(a: string[], b: string[] | null, budget: number): [string[], string[] | null] {
+  if (b === null) return [a.slice(0, budget), null];
+  let excess = a.length + b.length - budget;
+  if (excess <= 0) return [a, b];
+  let na = a.length;
+  let nb = b.length;
+  const equalise = Math.min(excess, Math.abs(na - nb));
+  if (na > nb) na -= equalise;
+  else nb -= equalise;
+  excess -= equalise;
+  na -= Math.floor(excess / 2);
+  nb -= Math.ceil(excess / 2);
+  return [a.slice(0, na), b.slice(0, nb)];
+}
+
+/** Rectangular int32 tensors for `ModelInputs`; the caller owns (and disposes) them. */
+export function encodingToTensors(encoding: Encoding): { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D; tokenTypeIds: tf.Tensor2D } {
+  const width = encoding.inputIds[0]?.length ?? 0;
+  if (encoding.inputIds.length === 0 || encoding.inputIds.some((r) => r.length !== width)) {
+    throw new DistilleryModelsError('INPUT_INVALID', 'encodingToTensors(): rows are empty or of different lengths; encode with padding: true (or \'max_length\').');
+  }
+  return {
+    inputIds: tf.tensor2d(encoding.inputIds, [encoding.inputIds.length, width], 'int32'),
+    attentionMask: tf.tensor2d(encoding.attentionMask, [encoding.inputIds.length, width], 'int32'),
+    tokenTypeIds: tf.tensor2d(encoding.tokenTypeIds, [encoding.inputIds.length, width], 'int32'),
+  };
+}
