@@ -105,3 +105,17 @@ export function logitKdLoss(studentLogits: tf.Tensor, teacherLogits: tf.Tensor, 
     return { soft, hard, total };
   });
 }
+
+/**
+ * Several teachers as one: logits whose softmax at `temperature` is the weighted average of
+ * the teachers' soft labels, `T · log Σ_k w_k softmax(t_k / T)` (kind `kl`), or the weighted
+ * average of raw logits (kinds `mse` / `regression`). `weights` must sum to 1.
+ */
+export function combineTeacherLogits(teacherLogits: readonly tf.Tensor[], weights: readonly number[], kind: LogitKdKind, temperature: number): tf.Tensor {
+  if (teacherLogits.length === 1) return teacherLogits[0]!;
+  return tf.tidy(() => {
+    if (kind !== 'kl') return tf.addN(teacherLogits.map((t, k) => tf.mul(t, weights[k]!)));
+    const probs = tf.addN(teacherLogits.map((t, k) => tf.mul(tf.softmax(tf.div(t, temperature)), weights[k]!)));
+    return tf.mul(tf.log(probs), temperature);
+  });
+}

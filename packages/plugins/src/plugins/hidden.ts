@@ -1,0 +1,56 @@
+/** LayerDistill: hidden-state MSE over a layer map, through a learned projection when widths differ. */
+import type * as tf from '@tensorflow/tfjs';
+import { hiddenMseLoss } from '../losses/hidden.js';
+import { resolveLayerMap, type LayerMap, type LayerMapSpec } from '../losses/layer-map.js';
+import type { LinearProjection } from '../losses/projection.js';
+import type { LossContext, LossPlugin, OutputRequest, SetupContext } from '../plugin.js';
+import type { Schedule } from '../schedule.js';
+import { applyOf, need, projectionIfNeeded, ready } from './require.js';
+
+export interface HiddenStatePluginOptions {
+  name?: string;
+  weight?: Schedule;
+  /** Default `uniform` (TinyBERT's i·k). */
+  layerMap?: LayerMapSpec;
+  /** Pair the embedding outputs too. Default true. */
+  includeEmbeddings?: boolean;
+  /** Leave padded positions out of the mean. Default false (the seed's `F.mse_loss`). */
+  maskPadding?: boolean;
+}
+
+export class HiddenStatePlugin implements LossPlugin {
+  readonly name: string;
+  readonly weight: Schedule;
+  /** The resolved map, after setup. */
+  map?: LayerMap;
+  projector?: LinearProjection;
+
+  constructor(private readonly options: HiddenStatePluginOptions = {}) {
+    this.name = options.name ?? 'hidden';
+    this.weight = options.weight ?? 1;
+  }
+
+  requires(): OutputRequest {
+    return { hiddenStates: true };
+  }
+
+  setup({ student, teacher, seed }: SetupContext): void {
+    this.map = resolveLayerMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, { includeEmbeddings: this.options.includeEmbeddings ?? true });
+    this.projector = projectionIfNeeded(`${this.name}.projector`, student.hiddenSize, teacher.hiddenSize, seed);
+  }
+
+  variables(): Map<string, tf.Variable> {
+    return this.projector?.namedVariables() ?? new Map();
+  }
+
+  compute(ctx: LossContext): tf.Scalar {
+    return hiddenMseLoss(need(ctx.student, 'hiddenStates', 'student', this.name), need(ctx.teacher, 'hiddenStates', 'teacher', this.name), ready(this.map, this.name), {
+      project: applyOf(this.projector),
+      attentionMask: this.options.maskPadding ? ctx.attentionMask : undefined,
+    }).total;
+  }
+
+  dispose(): void {
+    this.projector?.dispose();
+  }
+}

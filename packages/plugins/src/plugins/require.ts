@@ -1,0 +1,29 @@
+/** Small helpers every built-in plugin shares. */
+import type * as tf from '@tensorflow/tfjs';
+import { DistilleryPluginsError } from '../errors.js';
+import { LinearProjection } from '../losses/projection.js';
+import type { DistillOutputs } from '../plugin.js';
+
+/** The output list a plugin asked for, or a typed error saying which flag produces it. */
+export function need<K extends 'hiddenStates' | 'attentions' | 'attentionScores'>(outputs: DistillOutputs, key: K, who: string, plugin: string): NonNullable<DistillOutputs[K]> {
+  const list = outputs[key];
+  if (list === undefined) {
+    const flag = { hiddenStates: 'outputHiddenStates', attentions: 'outputAttentions', attentionScores: 'outputAttentionScores' }[key];
+    throw new DistilleryPluginsError('OUTPUT_MISSING', `plugin "${plugin}": the ${who} returned no ${key}; its forward must honour ${flag} (and the plugin must list ${key} in requires()).`);
+  }
+  return list as NonNullable<DistillOutputs[K]>;
+}
+
+/** A projection from the student's to the teacher's width, or none when they already match. */
+export function projectionIfNeeded(name: string, studentDim: number, teacherDim: number, seed: number): LinearProjection | undefined {
+  return studentDim === teacherDim ? undefined : new LinearProjection(name, studentDim, teacherDim, { seed });
+}
+
+/** Raise when a plugin is used before `setup` has given it the models' shapes. */
+export function ready<T>(value: T | undefined, plugin: string): T {
+  if (value === undefined) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `plugin "${plugin}" was used before setup(); run it through a DistillationTrainer or call setup({ student, teacher, seed }) first.`);
+  return value;
+}
+
+export type Project = ((x: tf.Tensor) => tf.Tensor) | undefined;
+export const applyOf = (p: LinearProjection | undefined): Project => (p ? (x) => p.apply(x) : undefined);

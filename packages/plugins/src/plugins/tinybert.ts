@@ -1,0 +1,103 @@
+/**
+ * TinyBERT (Jiao et al. 2020) in one plugin: embedding + hidden + attention + prediction
+ * losses, summed as the seed's `TinyBERTDistillation.compute_loss`. With `intermediateSteps`
+ * it runs TinyBERT's two stages: intermediate-layer distillation for that many steps, then
+ * prediction-layer distillation only; without it, all four terms together (the seed).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { attentionMseLoss } from '../losses/attention.js';
+import { hiddenMseLoss } from '../losses/hidden.js';
+import { attentionMapFromHiddenMap, resolveLayerMap, type LayerMap, type LayerMapSpec } from '../losses/layer-map.js';
+import { combineTeacherLogits, softTargetKlLoss } from '../losses/logit-kd.js';
+import type { LinearProjection } from '../losses/projection.js';
+import type { LossContext, LossPlugin, OutputRequest, Progress, SetupContext } from '../plugin.js';
+import type { Schedule } from '../schedule.js';
+import { applyOf, need, projectionIfNeeded, ready } from './require.js';
+
+export interface TinyBertPluginOptions {
+  name?: string;
+  weight?: Schedule;
+  /**
+   * Transformer-layer map (hidden indices ≥ 1; the embedding pair is its own term). Default
+   * `uniform` (the paper's g(m) = m·k). The seed's `hidden_states[1::2]` is `{1: 1, 2: 3, ...}`.
+   */
+  layerMap?: LayerMapSpec;
+  /** `probabilities` (the seed's `output_attentions`) or `scores` (the paper). Default probabilities. */
+  attentionTarget?: 'probabilities' | 'scores';
+  /** Prediction-layer temperature. Default 4 (the seed's `/4 … ·16`). */
+  temperature?: number;
+  /** Steps of intermediate-layer distillation before switching to prediction-layer only. */
+  intermediateSteps?: number;
+}
+
+export type TinyBertStage = 'joint' | 'intermediate' | 'prediction';
+
+export class TinyBertPlugin implements LossPlugin {
+  readonly name: string;
+  readonly weight: Schedule;
+  hiddenMap?: LayerMap;
+  attentionMap?: LayerMap;
+  /** TinyBERT's W_e and W_h, when widths differ. */
+  embeddingProjector?: LinearProjection;
+  hiddenProjector?: LinearProjection;
+
+  constructor(private readonly options: TinyBertPluginOptions = {}) {
+    this.name = options.name ?? 'tinybert';
+    this.weight = options.weight ?? 1;
+  }
+
+  stage(progress: Progress): TinyBertStage {
+    const n = this.options.intermediateSteps;
+    if (n === undefined) return 'joint';
+    return progress.step < n ? 'intermediate' : 'prediction';
+  }
+
+  requires(progress: Progress): OutputRequest {
+    if (this.stage(progress) === 'prediction') return { logits: true };
+    return { logits: true, hiddenStates: true, ...(this.options.attentionTarget === 'scores' ? { attentionScores: true } : { attentions: true }) };
+  }
+
+  setup({ student, teacher, seed }: SetupContext): void {
+    this.hiddenMap = resolveLayerMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, { includeEmbeddings: false });
+    this.attentionMap = attentionMapFromHiddenMap(this.hiddenMap);
+    this.embeddingProjector = projectionIfNeeded(`${this.name}.embeddingProjector`, student.hiddenSize, teacher.hiddenSize, seed);
+    this.hiddenProjector = projectionIfNeeded(`${this.name}.hiddenProjector`, student.hiddenSize, teacher.hiddenSize, seed + 1);
+  }
+
+  variables(): Map<string, tf.Variable> {
+    return new Map([...(this.embeddingProjector?.namedVariables() ?? []), ...(this.hiddenProjector?.namedVariables() ?? [])]);
+  }
+
+  compute(ctx: LossContext): tf.Scalar {
+    const stage = this.stage(ctx);
+    const terms: tf.Scalar[] = [];
+    if (stage !== 'prediction') {
+      const sHidden = need(ctx.student, 'hiddenStates', 'student', this.name);
+      const tHidden = need(ctx.teacher, 'hiddenStates', 'teacher', this.name);
+      const attKey = this.options.attentionTarget === 'scores' ? 'attentionScores' : 'attentions';
+      const emb = hiddenMseLoss(sHidden, tHidden, [[0, 0]], { project: applyOf(this.embeddingProjector) }).total;
+      // TinyBERT sums the layer terms rather than averaging them.
+      const hidden = tf.addN(hiddenMseLoss(sHidden, tHidden, ready(this.hiddenMap, this.name), { project: applyOf(this.hiddenProjector) }).perPair) as tf.Scalar;
+      const attention = tf.addN(attentionMseLoss(need(ctx.student, attKey, 'student', this.name), need(ctx.teacher, attKey, 'teacher', this.name), ready(this.attentionMap, this.name), {
+        target: this.options.attentionTarget,
+        attentionMask: ctx.attentionMask,
+      }).perPair) as tf.Scalar;
+      ctx.report('embedding', emb);
+      ctx.report('hidden', hidden);
+      ctx.report('attention', attention);
+      terms.push(emb, hidden, attention);
+    }
+    if (stage !== 'intermediate') {
+      const t = this.options.temperature ?? 4;
+      const prediction = softTargetKlLoss(ctx.student.logits, combineTeacherLogits(ctx.teachers.map((x) => x.logits), ctx.teacherWeights, 'kl', t), t);
+      ctx.report('prediction', prediction);
+      terms.push(prediction);
+    }
+    return tf.addN(terms) as tf.Scalar;
+  }
+
+  dispose(): void {
+    this.embeddingProjector?.dispose();
+    this.hiddenProjector?.dispose();
+  }
+}
