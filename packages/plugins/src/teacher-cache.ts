@@ -1,0 +1,154 @@
+/**
+ * Teacher outputs computed once per example and reused across epochs. The teacher is frozen
+ * and runs in eval mode, so its outputs for a given row never change. A row is keyed by its
+ * content (ids, mask, token types, padded length included), so no example ids are needed.
+ * Entries live in memory or on disk; either way the store has a byte limit and refuses to
+ * grow past it with `CACHE_LIMIT` rather than exhausting memory or disk.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DistilleryPluginsError } from './errors.js';
+import type { DistillOutputs, OutputRequest } from './plugin.js';
+
+type ListKey = 'hiddenStates' | 'attentions' | 'attentionScores';
+const LIST_KEYS: readonly ListKey[] = ['hiddenStates', 'attentions', 'attentionScores'];
+
+/** One example's outputs: each tensor without its batch axis. */
+interface Entry {
+  logits: Float32Array;
+  lists: Partial<Record<ListKey, Float32Array[]>>;
+  /** Per-example shapes (batch axis dropped). */
+  shapes: { logits: number[]; lists: Partial<Record<ListKey, number[][]>> };
+}
+
+export interface TeacherCacheOptions {
+  /** Largest total size of cached values. Default 1 GiB. */
+  maxBytes?: number;
+  /** Keep entries in this folder instead of memory. */
+  dir?: string;
+}
+
+export class TeacherCache {
+  private readonly memory = new Map<string, Entry>();
+  private readonly maxBytes: number;
+  private bytes = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly options: TeacherCacheOptions = {}) {
+    this.maxBytes = options.maxBytes ?? 2 ** 30;
+    if (options.dir !== undefined) mkdirSync(options.dir, { recursive: true });
+  }
+
+  /** Bytes this cache has added (a disk folder reused from an earlier run is not counted). */
+  get sizeBytes(): number {
+    return this.bytes;
+  }
+
+  /** A key per row of the batch: teacher index plus the row's ids, mask and token types. */
+  static rowKeys(teacher: number, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, tokenTypeIds?: tf.Tensor2D): string[] {
+    const [b, s] = inputIds.shape;
+    const parts = [inputIds, attentionMask, tokenTypeIds].map((t) => (t ? t.dataSync() : undefined));
+    return Array.from({ length: b }, (_, row) => {
+      const h = createHash('sha256').update(`${teacher}|${s}`);
+      for (const p of parts) h.update(p ? Int32Array.from(p.subarray(row * s, row * s + s)) : new Int32Array(0)).update('|');
+      return h.digest('hex');
+    });
+  }
+
+  /** The batch's outputs if every row is cached with everything `request` asks for; else undefined. */
+  lookup(keys: readonly string[], request: OutputRequest): DistillOutputs | undefined {
+    const entries: Entry[] = [];
+    for (const key of keys) {
+      const e = this.read(key);
+      if (e === undefined || LIST_KEYS.some((k) => request[k] && e.lists[k] === undefined)) {
+        this.misses += keys.length;
+        return undefined;
+      }
+      entries.push(e);
+    }
+    this.hits += keys.length;
+    // Built straight from host arrays: no intermediate tensors to tidy.
+    const stack = (values: Float32Array[], shape: number[]): tf.Tensor => tf.tensor(concat(values), [values.length, ...shape]);
+    const out: DistillOutputs = { logits: stack(entries.map((e) => e.logits), entries[0]!.shapes.logits) };
+    for (const k of LIST_KEYS) {
+      if (!request[k]) continue;
+      const shapes = entries[0]!.shapes.lists[k]!;
+      (out as Record<ListKey, tf.Tensor[]>)[k] = shapes.map((shape, layer) => stack(entries.map((e) => e.lists[k]![layer]!), shape));
+    }
+    return out;
+  }
+
+  /** Store each row of freshly computed outputs. */
+  store(keys: readonly string[], outputs: DistillOutputs): void {
+    const split = (t: tf.Tensor): { data: Float32Array; shape: number[] } => ({ data: t.dataSync() as Float32Array, shape: t.shape.slice(1) });
+    const logits = split(outputs.logits);
+    const lists: Partial<Record<ListKey, Array<{ data: Float32Array; shape: number[] }>>> = {};
+    for (const k of LIST_KEYS) if (outputs[k]) lists[k] = outputs[k]!.map(split);
+    keys.forEach((key, row) => {
+      const rowOf = (x: { data: Float32Array; shape: number[] }): Float32Array => {
+        const n = x.shape.reduce((a, b) => a * b, 1);
+        return x.data.slice(row * n, row * n + n);
+      };
+      const entry: Entry = { logits: rowOf(logits), lists: {}, shapes: { logits: logits.shape, lists: {} } };
+      for (const k of LIST_KEYS) {
+        if (!lists[k]) continue;
+        entry.lists[k] = lists[k]!.map(rowOf);
+        entry.shapes.lists[k] = lists[k]!.map((x) => x.shape);
+      }
+      this.write(key, entry);
+    });
+  }
+
+  private entryBytes(e: Entry): number {
+    return 4 * (e.logits.length + Object.values(e.lists).reduce((a, l) => a + l.reduce((b, x) => b + x.length, 0), 0));
+  }
+
+  private write(key: string, entry: Entry): void {
+    const previous = this.read(key);
+    const size = this.entryBytes(entry) - (previous ? this.entryBytes(previous) : 0);
+    if (this.bytes + size > this.maxBytes) {
+      throw new DistilleryPluginsError('CACHE_LIMIT', `teacher-output cache: adding an example would take it to ${mib(this.bytes + size)} MiB, over its ${mib(this.maxBytes)} MiB limit (${mib(this.bytes)} MiB cached). Raise teacherCache.maxBytes, request fewer teacher outputs, or turn the cache off.`);
+    }
+    this.bytes += size;
+    if (this.options.dir === undefined) {
+      this.memory.set(key, entry);
+      return;
+    }
+    const arrays = [entry.logits, ...LIST_KEYS.flatMap((k) => entry.lists[k] ?? [])];
+    writeFileSync(join(this.options.dir, `${key}.json`), JSON.stringify(entry.shapes));
+    writeFileSync(join(this.options.dir, `${key}.bin`), Buffer.from(concat(arrays).buffer));
+  }
+
+  private read(key: string): Entry | undefined {
+    if (this.options.dir === undefined) return this.memory.get(key);
+    const base = join(this.options.dir, key);
+    if (!existsSync(`${base}.json`)) return undefined;
+    const shapes = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Entry['shapes'];
+    const buf = readFileSync(`${base}.bin`);
+    const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    let offset = 0;
+    const take = (shape: number[]): Float32Array => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      offset += n;
+      return all.subarray(offset - n, offset);
+    };
+    const entry: Entry = { logits: take(shapes.logits), lists: {}, shapes };
+    for (const k of LIST_KEYS) if (shapes.lists[k]) entry.lists[k] = shapes.lists[k]!.map(take);
+    return entry;
+  }
+}
+
+function concat(arrays: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    out.set(a, offset);
+    offset += a.length;
+  }
+  return out;
+}
+
+const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
