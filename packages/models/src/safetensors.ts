@@ -54,17 +54,23 @@ export function parseSafetensors(bytes: Uint8Array, name = '<buffer>'): Safetens
   if (n > BigInt(MAX_HEADER_BYTES)) fail('SAFETENSORS_HEADER_TOO_LARGE', name, `header claims ${n} bytes (limit ${MAX_HEADER_BYTES}); the file is corrupt or not safetensors.`);
   const headerLen = Number(n);
   if (8 + headerLen > bytes.byteLength) fail('SAFETENSORS_TRUNCATED', name, `header claims ${headerLen} bytes but the file has only ${bytes.byteLength - 8} after the length; the file is truncated.`);
+  let text: string;
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+    header = JSON.parse(text);
   } catch (cause) {
     throw new DistilleryModelsError('SAFETENSORS_HEADER_JSON', `${name}: header is not valid UTF-8 JSON (${(cause as Error).message}); the file is corrupt.`, { cause });
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('SAFETENSORS_HEADER_JSON', name, 'header must be a JSON object of tensor entries.');
+  // JSON.parse keeps the last of duplicate keys silently; detect them from the raw text.
+  const duplicate = firstDuplicateTopLevelKey(text);
+  if (duplicate !== undefined) fail('SAFETENSORS_DUPLICATE_NAME', name, `key "${duplicate}" appears twice in the header; re-export the checkpoint.`);
 
   const dataStart = 8 + headerLen;
   const dataLen = bytes.byteLength - dataStart;
-  const metadata: Record<string, string> = {};
+  // Own data properties only: a "__proto__" key must stay a key, not reach the prototype.
+  const metadataEntries: Array<[string, string]> = [];
   const spans: Array<{ key: string; begin: number; end: number }> = [];
   const entries: Array<{ key: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }> = [];
   for (const [key, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -72,13 +78,13 @@ export function parseSafetensors(bytes: Uint8Array, name = '<buffer>'): Safetens
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('SAFETENSORS_BAD_ENTRY', name, '__metadata__ must be an object of strings.');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail('SAFETENSORS_BAD_ENTRY', name, `__metadata__.${k} must be a string.`);
-        metadata[k] = v;
+        metadataEntries.push([k, v]);
       }
       continue;
     }
-    if (raw === null || typeof raw !== 'object') fail('SAFETENSORS_BAD_ENTRY', name, `entry "${key}" must be an object {dtype, shape, data_offsets}.`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('SAFETENSORS_BAD_ENTRY', name, `entry "${key}" must be an object {dtype, shape, data_offsets}.`);
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(dtype in BYTES_PER_ELEMENT)) fail('SAFETENSORS_UNKNOWN_DTYPE', name, `entry "${key}" has unknown dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(BYTES_PER_ELEMENT).join(', ')}.`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES_PER_ELEMENT, dtype)) fail('SAFETENSORS_UNKNOWN_DTYPE', name, `entry "${key}" has unknown dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(BYTES_PER_ELEMENT).join(', ')}.`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail('SAFETENSORS_BAD_ENTRY', name, `entry "${key}" has an invalid shape ${JSON.stringify(shape)}.`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) fail('SAFETENSORS_BAD_OFFSETS', name, `entry "${key}" has invalid data_offsets ${JSON.stringify(offsets)}.`);
     const [begin, end] = offsets as [number, number];
@@ -88,13 +94,6 @@ export function parseSafetensors(bytes: Uint8Array, name = '<buffer>'): Safetens
     if (elements * width !== end - begin) fail('SAFETENSORS_SIZE_MISMATCH', name, `entry "${key}": shape [${(shape as number[]).join(', ')}] × ${dtype} needs ${elements * width} bytes but data_offsets span ${end - begin}.`);
     spans.push({ key, begin, end });
     entries.push({ key, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end });
-  }
-  // JSON.parse keeps the last of duplicate keys silently; detect them from the raw text.
-  const seen = new Set<string>();
-  for (const m of new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)).matchAll(/"((?:[^"\\]|\\.)*)"\s*:\s*\{\s*"(?:dtype|shape|data_offsets)"/g)) {
-    const key = JSON.parse(`"${m[1]}"`) as string;
-    if (seen.has(key)) fail('SAFETENSORS_DUPLICATE_NAME', name, `tensor "${key}" appears twice in the header.`);
-    seen.add(key);
   }
   spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
@@ -110,7 +109,36 @@ export function parseSafetensors(bytes: Uint8Array, name = '<buffer>'): Safetens
   for (const e of entries) {
     tensors.set(e.key, { dtype: e.dtype, shape: e.shape, data: decode(bytes, dataStart + e.begin, dataStart + e.end, e.dtype) });
   }
-  return { tensors, metadata };
+  return { tensors, metadata: Object.fromEntries(metadataEntries) };
+}
+
+/** Scan already-valid JSON for a repeated key of the top-level object. */
+function firstDuplicateTopLevelKey(json: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = c === '{' && depth === 1;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return undefined;
 }
 
 function decode(bytes: Uint8Array, begin: number, end: number, dtype: SafetensorsDtype): Float32Array {
