@@ -61,7 +61,8 @@ function requested(options: InitBackendOptions): BackendName | undefined {
   const raw = options.backend ?? process.env.DISTILLERY_BACKEND;
   if (raw === undefined || raw === '' || raw === 'auto') return undefined;
   if (!(NAMES as readonly string[]).includes(raw)) {
-    throw new DistilleryTrainerError('BACKEND_UNKNOWN', `DISTILLERY_BACKEND=${raw} is not a backend; use one of ${NAMES.join(', ')} (or leave it unset for automatic choice).`);
+    const field = options.backend !== undefined ? `initBackend({ backend: '${raw}' })` : `DISTILLERY_BACKEND=${raw}`;
+    throw new DistilleryTrainerError('BACKEND_UNKNOWN', `${field} is not a backend; use one of ${NAMES.join(', ')} (or leave it unset for automatic choice).`);
   }
   return raw as BackendName;
 }
@@ -86,8 +87,11 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   }
   if (!info && (want === undefined || want === 'wasm')) {
     const r = await tryWasm();
-    if (r.ok) info = { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: r.threads, reason: want ? 'requested' : skipped.join('; ') };
-    else if (want === 'wasm') throw new DistilleryTrainerError('BACKEND_UNAVAILABLE', `backend "wasm" requested but unavailable (${r.why}); try DISTILLERY_BACKEND=cpu.`);
+    if (r.ok) {
+      // Say why the thread count is below the core count, since that is what users notice.
+      const threadsWhy = r.threads < availableParallelism() ? `; ${r.threads} of ${availableParallelism()} cores: tfjs-wasm runs single-threaded in Node (its threaded build needs browser workers)` : '';
+      info = { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: r.threads, reason: (want ? 'requested' : skipped.join('; ')) + threadsWhy };
+    } else if (want === 'wasm') throw new DistilleryTrainerError('BACKEND_UNAVAILABLE', `backend "wasm" requested but unavailable (${r.why}); try DISTILLERY_BACKEND=cpu.`);
     else skipped.push(r.why);
   }
   if (!info) {

@@ -144,16 +144,16 @@ export function fastFusedMatMul(stock: tf.KernelConfig): tf.KernelConfig {
     backendName: 'wasm',
     setupFunc: stock.setupFunc,
     kernelFunc: (args) => {
-      const { a, b, bias, preluActivationWeights } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+      const { a, b, bias, preluActivationWeights } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo | null; preluActivationWeights?: tf.TensorInfo | null };
       const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as unknown as tf._FusedMatMulAttrs;
       const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
       const code = ACTIVATIONS[activation];
       // Prelu and broadcast (non-[N]) biases stay with the stock kernel: XNNPACK takes one bias per column.
-      const simpleBias = bias === undefined || (bias.shape.length === 1 && bias.shape[0] === n && bias.dtype === 'float32');
-      if (code === undefined || preluActivationWeights !== undefined || !simpleBias || !handles(a, b, transposeA, transposeB)) {
+      const simpleBias = bias == null || (bias.shape.length === 1 && bias.shape[0] === n && bias.dtype === 'float32');
+      if (code === undefined || preluActivationWeights != null || !simpleBias || !handles(a, b, transposeA, transposeB)) {
         return stock.kernelFunc(args);
       }
-      return untransposedMatMul(args.backend as BackendWasm, a, b, transposeA, transposeB, { bias, activation: code, leakyreluAlpha: leakyreluAlpha ?? 0 });
+      return untransposedMatMul(args.backend as BackendWasm, a, b, transposeA, transposeB, { bias: bias ?? undefined, activation: code, leakyreluAlpha: leakyreluAlpha ?? 0 });
     },
   };
 }
