@@ -13,7 +13,7 @@ function train(steps: number): { losses: number[]; tensorsPerStep: number[] } {
   const b1 = tf.variable(tf.zeros([hidden]));
   const w2 = tf.variable(tf.tensor(randomValues(hidden, 4), [hidden, 1]).mul(0.3));
   const b2 = tf.variable(tf.zeros([1]));
-  const optimizer = tf.train.adam(0.02);
+  const optimizer: tf.Optimizer = tf.train.adam(0.02);
   const losses: number[] = [];
   const tensorsPerStep: number[] = [];
   for (let step = 0; step < steps; step++) {

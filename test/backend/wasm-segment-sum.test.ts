@@ -25,7 +25,7 @@ describe('wasm UnsortedSegmentSum', () => {
     const ids = [[0, 2, 2], [1, 0, 3]];
     const x = randomValues(2 * 3 * 4 * 2, 2);
     // tfjs-cpu only takes 1-D ids, so its reference sees the same rows flattened.
-    const wasm = await runOn('wasm', () => tf.unsortedSegmentSum(tf.tensor(x, [2, 3, 4, 2]), tf.tensor2d(ids, [2, 3], 'int32'), 4));
+    const wasm = await runOn('wasm', () => tf.unsortedSegmentSum(tf.tensor(x, [2, 3, 4, 2]), tf.tensor2d(ids, [2, 3], 'int32') as unknown as tf.Tensor1D, 4)); // the op's typing says 1-D; the kernel contract allows any leading shape
     const cpu = await runOn('cpu', () => tf.unsortedSegmentSum(tf.tensor(x, [6, 4, 2]), tf.tensor1d(ids.flat(), 'int32'), 4));
     expectClose(wasm, cpu, 1e-5);
   });
