@@ -16,9 +16,10 @@ export class LinearProjection {
     readonly outFeatures: number,
     options: { seed?: number; std?: number } = {},
   ) {
-    // Same init as the models' Linear layers: N(0, 0.02) weights, zero bias.
-    this.weight = tf.variable(tf.randomNormal([outFeatures, inFeatures], 0, options.std ?? 0.02, 'float32', options.seed), true, `${name}.weight`);
-    this.bias = tf.variable(tf.zeros([outFeatures]), true, `${name}.bias`);
+    // Same init as the models' Linear layers: N(0, 0.02) weights, zero bias. tfjs variable
+    // names are global and must be unique, so the checkpoint name lives in namedVariables() only.
+    this.weight = tf.tidy(() => tf.variable(tf.randomNormal([outFeatures, inFeatures], 0, options.std ?? 0.02, 'float32', options.seed)));
+    this.bias = tf.tidy(() => tf.variable(tf.zeros([outFeatures])));
   }
 
   /** `x @ Wᵀ + b`: `[..., in]` → `[..., out]`. */
