@@ -1,0 +1,38 @@
+/**
+ * HF's EarlyStoppingCallback: stop when `metricForBestModel` has not improved on the best so far
+ * by more than `threshold` for `patience` evaluations in a row.
+ */
+import { DistilleryTrainerError } from '../errors.js';
+import type { TrainerCallback } from './handler.js';
+
+export interface EarlyStoppingOptions {
+  patience?: number;
+  threshold?: number;
+}
+
+export class EarlyStoppingCallback implements TrainerCallback {
+  readonly name = 'EarlyStoppingCallback';
+  readonly patience: number;
+  readonly threshold: number;
+  private misses = 0;
+
+  constructor(options: EarlyStoppingOptions = {}) {
+    this.patience = options.patience ?? 1;
+    this.threshold = options.threshold ?? 0;
+  }
+
+  onTrainBegin: TrainerCallback['onTrainBegin'] = (args) => {
+    if (args.metricForBestModel === undefined) throw new DistilleryTrainerError('ARGS_INVALID', 'EarlyStoppingCallback needs TrainingArguments.metricForBestModel (e.g. "loss" or "accuracy") to know what to watch.');
+    if (args.evalStrategy === 'no') throw new DistilleryTrainerError('ARGS_INVALID', 'EarlyStoppingCallback needs evaluations; set TrainingArguments.evalStrategy to "steps" or "epoch".');
+    this.misses = 0;
+  };
+
+  onEvaluate: TrainerCallback['onEvaluate'] = (args, state, control, ctx) => {
+    const key = args.metricForBestModel!.startsWith('eval_') ? args.metricForBestModel! : `eval_${args.metricForBestModel}`;
+    const value = ctx.metrics?.[key];
+    if (value === undefined) return;
+    const better = state.bestMetric === null || (args.greaterIsBetter ? value - state.bestMetric > this.threshold : state.bestMetric - value > this.threshold);
+    this.misses = better ? 0 : this.misses + 1;
+    if (this.misses >= this.patience) control.shouldTrainingStop = true;
+  };
+}

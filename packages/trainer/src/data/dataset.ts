@@ -1,0 +1,101 @@
+/**
+ * Datasets are in-memory arrays (random access, shuffled) or async iterables (streamed in order).
+ * Examples are tokenized: integer ids plus a label. Validation names the example index and field,
+ * so a bad row fails here rather than as a shape error deep inside tfjs.
+ */
+import { DistilleryTrainerError } from '../errors.js';
+
+export interface Example {
+  inputIds: readonly number[];
+  attentionMask?: readonly number[];
+  tokenTypeIds?: readonly number[];
+  /** Sequence-level label: class id, or a float for regression. */
+  label?: number;
+  /** Same as `label`, or per-token labels (-100 = ignored) for MLM / token classification. */
+  labels?: number | readonly number[];
+  /** The source text, if kept; ignored by the collator. */
+  text?: string;
+}
+
+export type Dataset<E = Example> = ArrayLike<E> | AsyncIterable<E>;
+
+export function isIndexedDataset<E>(d: Dataset<E>): d is ArrayLike<E> {
+  return typeof (d as ArrayLike<E>).length === 'number';
+}
+
+/** The label of an example, whichever key holds it. */
+export function exampleLabel(e: Example): number | readonly number[] | undefined {
+  return e.labels ?? e.label;
+}
+
+/** Items a loss averages over: labelled tokens for per-token labels, else one per example. */
+export function countItems(examples: readonly Example[]): number {
+  let n = 0;
+  for (const e of examples) {
+    const l = exampleLabel(e);
+    n += Array.isArray(l) ? l.filter((t) => t !== -100).length : 1;
+  }
+  return n;
+}
+
+type LabelKind = 'none' | 'scalar' | 'sequence';
+
+function labelKind(l: number | readonly number[] | undefined): LabelKind {
+  return l === undefined ? 'none' : Array.isArray(l) ? 'sequence' : 'scalar';
+}
+
+/** Checks examples one by one; remembers the first label kind so mixed datasets are caught. */
+export class ExampleValidator {
+  private kind: LabelKind | undefined;
+  constructor(
+    private readonly name: string,
+    private readonly numLabels?: number,
+  ) {}
+
+  check(e: Example, index: number): void {
+    const at = `${this.name}[${index}]`;
+    const fail = (field: string, msg: string): never => {
+      throw new DistilleryTrainerError('DATASET_INVALID', `${at}.${field}: ${msg}`);
+    };
+    if (typeof e !== 'object' || e === null) fail('', `must be an object {inputIds, label?}, got ${typeof e}.`);
+    if (e.text !== undefined && typeof e.text !== 'string') fail('text', `must be a string, got ${typeof e.text}.`);
+    if (!Array.isArray(e.inputIds) || e.inputIds.length === 0) fail('inputIds', 'must be a non-empty array of token ids; tokenize the text first.');
+    const len = e.inputIds.length;
+    const ints = (field: 'inputIds' | 'attentionMask' | 'tokenTypeIds', v: readonly number[] | undefined): void => {
+      if (v === undefined) return;
+      if (!Array.isArray(v) || v.length !== len) fail(field, `must be an array as long as inputIds (${len}), got ${Array.isArray(v) ? v.length : typeof v}.`);
+      v.forEach((x, i) => {
+        if (!Number.isInteger(x) || x < 0) fail(`${field}[${i}]`, `must be an integer >= 0, got ${String(x)}.`);
+      });
+    };
+    ints('inputIds', e.inputIds);
+    ints('attentionMask', e.attentionMask);
+    ints('tokenTypeIds', e.tokenTypeIds);
+
+    const field = e.labels !== undefined ? 'labels' : 'label';
+    const label = exampleLabel(e);
+    const kind = labelKind(label);
+    this.kind ??= kind;
+    if (kind !== this.kind) fail(field, `is ${kind === 'none' ? 'missing' : `a ${kind} label`} but earlier examples have ${this.kind === 'none' ? 'no label' : `${this.kind} labels`}; use one label type for the whole dataset.`);
+    const checkClass = (x: number, where: string, ignorable: boolean): void => {
+      if (typeof x !== 'number' || !Number.isFinite(x)) fail(where, `must be a finite number, got ${String(x)}.`);
+      if (ignorable && x === -100) return;
+      if (this.numLabels !== undefined && this.numLabels > 1 && !(Number.isInteger(x) && x >= 0 && x < this.numLabels)) {
+        fail(where, `${x} is outside 0..${this.numLabels - 1} (the model has numLabels=${this.numLabels}); fix the label or the model's numLabels.`);
+      }
+    };
+    if (kind === 'scalar') checkClass(label as number, field, false);
+    if (kind === 'sequence') {
+      const seq = label as readonly number[];
+      if (seq.length !== len) fail(field, `has ${seq.length} per-token labels but inputIds has ${len}; pad labels with -100.`);
+      seq.forEach((x, i) => checkClass(x, `${field}[${i}]`, true));
+    }
+  }
+}
+
+/** Validate a whole in-memory dataset up front (empty, ids, labels, mixed label types). */
+export function validateDataset(dataset: ArrayLike<Example>, name: string, numLabels?: number): void {
+  if (dataset.length === 0) throw new DistilleryTrainerError('DATASET_INVALID', `${name} is empty; pass at least one example.`);
+  const v = new ExampleValidator(name, numLabels);
+  for (let i = 0; i < dataset.length; i++) v.check(dataset[i]!, i);
+}

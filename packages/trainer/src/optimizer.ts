@@ -1,0 +1,127 @@
+/**
+ * AdamW as torch.optim.AdamW: decoupled weight decay, bias-corrected moments, per-parameter
+ * step counts, and parameters without a gradient left untouched. Written on tf ops because
+ * tfjs's Adam has no weight decay. Biases and norm weights are not decayed (HF's rule, by name).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { DistilleryTrainerError } from './errors.js';
+
+/** What the trainer needs from an optimizer: one update, and exact save/restore. */
+export interface Optimizer {
+  /** Update `params` in place from `grads` (same keys) at learning rate `lr`; params without a grad are skipped. */
+  step(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): void;
+  stateDict(): OptimizerState;
+  loadStateDict(state: OptimizerState): void;
+  dispose(): void;
+}
+
+export interface OptimizerState {
+  config: Record<string, unknown>;
+  tensors: Map<string, tf.Tensor>;
+}
+
+// HF's get_decay_parameter_names forbidden patterns, matched on the lower-cased name.
+const NO_DECAY = [/bias/, /layernorm/, /rmsnorm/, /(?:^|\.)norm(?:$|\.)/, /_norm(?:$|\.)/];
+
+/** True for parameters HF trains without weight decay: biases and LayerNorm/RMSNorm weights. */
+export function isNoDecayParameter(name: string): boolean {
+  const lower = name.toLowerCase();
+  return NO_DECAY.some((re) => re.test(lower));
+}
+
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  weightDecay?: number;
+  /** Which parameters skip weight decay; default `isNoDecayParameter`. */
+  noDecay?: (name: string) => boolean;
+}
+
+interface Moments {
+  step: number;
+  expAvg: tf.Variable; // same shape as the parameter
+  expAvgSq: tf.Variable;
+}
+
+export class AdamW implements Optimizer {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+  private readonly noDecay: (name: string) => boolean;
+  private readonly moments = new Map<string, Moments>();
+
+  constructor(options: AdamWOptions = {}) {
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.epsilon = options.epsilon ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 0;
+    this.noDecay = options.noDecay ?? isNoDecayParameter;
+  }
+
+  step(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+    for (const [name, g] of grads) {
+      const p = params.get(name);
+      if (!p) throw new DistilleryTrainerError('MODEL_INVALID', `AdamW.step: gradient for "${name}" has no parameter; pass the same names in params and grads.`);
+      const s = this.momentsFor(name, p);
+      s.step += 1;
+      const bc1 = 1 - this.beta1 ** s.step;
+      const bc2 = 1 - this.beta2 ** s.step;
+      const decay = this.noDecay(name) ? 0 : this.weightDecay;
+      tf.tidy(() => {
+        // Decoupled decay acts on the weights before the Adam update (torch order).
+        const decayed = decay > 0 ? p.mul(1 - lr * decay) : p;
+        const m = s.expAvg.mul(this.beta1).add(g.mul(1 - this.beta1));
+        const v = s.expAvgSq.mul(this.beta2).add(g.square().mul(1 - this.beta2));
+        const denom = v.sqrt().div(Math.sqrt(bc2)).add(this.epsilon);
+        s.expAvg.assign(m);
+        s.expAvgSq.assign(v);
+        p.assign(decayed.sub(m.div(denom).mul(lr / bc1)));
+      });
+    }
+  }
+
+  private momentsFor(name: string, p: tf.Variable): Moments {
+    let s = this.moments.get(name);
+    if (!s) {
+      s = { step: 0, expAvg: tf.variable(tf.zerosLike(p), false), expAvgSq: tf.variable(tf.zerosLike(p), false) };
+      this.moments.set(name, s);
+    }
+    return s;
+  }
+
+  stateDict(): OptimizerState {
+    const tensors = new Map<string, tf.Tensor>();
+    const steps: Record<string, number> = {};
+    for (const [name, s] of this.moments) {
+      steps[name] = s.step;
+      tensors.set(`exp_avg.${name}`, s.expAvg);
+      tensors.set(`exp_avg_sq.${name}`, s.expAvgSq);
+    }
+    return { config: { type: 'AdamW', beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay, steps }, tensors };
+  }
+
+  loadStateDict(state: OptimizerState): void {
+    const steps = state.config.steps as Record<string, number> | undefined;
+    if (state.config.type !== 'AdamW' || typeof steps !== 'object' || steps === null) {
+      throw new DistilleryTrainerError('CHECKPOINT_INVALID', `optimizer state is not an AdamW state (type=${String(state.config.type)}); resume with the optimizer that wrote it.`);
+    }
+    this.disposeMoments();
+    for (const [name, step] of Object.entries(steps)) {
+      const m = state.tensors.get(`exp_avg.${name}`);
+      const v = state.tensors.get(`exp_avg_sq.${name}`);
+      if (!m || !v) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `optimizer state lacks the moments of "${name}"; the checkpoint is incomplete, resume from an earlier one.`);
+      this.moments.set(name, { step, expAvg: tf.variable(m, false), expAvgSq: tf.variable(v, false) });
+    }
+  }
+
+  private disposeMoments(): void {
+    for (const s of this.moments.values()) tf.dispose([s.expAvg, s.expAvgSq]);
+    this.moments.clear();
+  }
+
+  dispose(): void {
+    this.disposeMoments();
+  }
+}
