@@ -9,6 +9,8 @@ import { escapeXml, lineChart } from './chart.js';
 import type { Series } from './chart.js';
 import type { DataStats } from './data.js';
 import { DistilleryDemoError } from './errors.js';
+import { fmtInt, resultsRows } from './results.js';
+import type { ModelResult } from './results.js';
 
 /** A TrainerState.logHistory entry: training logs carry `loss` and per-term losses, eval logs `eval_*`. */
 export type LogRecord = Readonly<Record<string, number>> & { readonly step: number };
@@ -16,18 +18,6 @@ export type LogRecord = Readonly<Record<string, number>> & { readonly step: numb
 export interface RunLog {
   name: string; // e.g. "student distilled"
   logHistory: readonly LogRecord[];
-}
-
-export interface ModelResult {
-  name: string;
-  /** Short architecture line, e.g. "BERT L=4 H=256 A=4". */
-  description?: string;
-  accuracy: number;
-  f1: number;
-  params: number;
-  /** Transformer encoder only (no embeddings, pooler or head): what distillation shrinks. */
-  encoderParams: number;
-  msPerExample: number;
 }
 
 export interface ReportSummary {
@@ -64,27 +54,14 @@ function validate(summary: ReportSummary): void {
   );
 }
 
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
-const fmtPct = (x: number) => `${(100 * x).toFixed(1)}%`;
-
 function resultsTable(results: readonly ModelResult[]): string {
-  const ref = results[0] as ModelResult;
-  const rows = results.map((r) => {
-    const cells = [
-      `<th scope="row">${escapeXml(r.name)}${r.description ? `<div class="muted">${escapeXml(r.description)}</div>` : ''}</th>`,
-      r.accuracy.toFixed(4),
-      fmtPct(r.accuracy / ref.accuracy),
-      r.f1.toFixed(4),
-      fmtInt(r.params),
-      fmtInt(r.encoderParams),
-      fmtPct(r.encoderParams / ref.encoderParams),
-      r.msPerExample.toFixed(2),
-      `${(ref.msPerExample / r.msPerExample).toFixed(2)}×`,
-    ];
-    return `<tr>${cells.map((c, k) => (k === 0 ? c : `<td>${c}</td>`)).join('')}</tr>`;
+  const { head, rows } = resultsRows(results);
+  const body = rows.map((cells, i) => {
+    const description = results[i]?.description;
+    const name = `<th scope="row">${escapeXml(cells[0] ?? '')}${description ? `<div class="muted">${escapeXml(description)}</div>` : ''}</th>`;
+    return `<tr>${name}${cells.slice(1).map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`;
   });
-  const head = ['model', 'accuracy', `vs ${ref.name}`, 'F1', 'params', 'encoder params', `encoder vs ${ref.name}`, 'ms / example', 'speed-up'];
-  return `<table class="results"><thead><tr>${head.map((h) => `<th scope="col">${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="results"><thead><tr>${head.map((h) => `<th scope="col">${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 
 function dataTable(stats: DataStats): string {
