@@ -6,11 +6,11 @@
 import { DistilleryDemoError } from './errors.js';
 
 export interface Encoding {
-  inputIds: number[][]; // [N, S]
-  attentionMask: number[][]; // [N, S], 1 = token, 0 = pad
+  inputIds: number[][]; // N rows of S_i ids (ragged: the trainer's collator pads per batch)
+  attentionMask: number[][]; // N rows of S_i, 1 = token, 0 = pad
 }
 
-/** Must pad/truncate to one fixed length S so rows stack into [B, S] tensors. */
+/** One row per text; rows may differ in length (truncate, no need to pad). */
 export type Tokenize = (texts: string[]) => Encoding | Promise<Encoding>;
 
 export interface EncodedSplit extends Encoding {
@@ -23,35 +23,31 @@ export interface EncodeOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-function check(enc: Encoding, count: number, seqLen: number | undefined): number {
+function check(enc: Encoding, count: number): void {
   const fail = (what: string) => {
     throw new DistilleryDemoError(
       'TOKENIZER_INVALID',
-      `tokenize(): ${what}; it must return inputIds and attentionMask with one row per text, all padded/truncated to the same length`,
+      `tokenize(): ${what}; it must return inputIds and attentionMask with one non-empty row per text, each mask row as long as its ids row`,
     );
   };
   if (enc.inputIds.length !== count || enc.attentionMask.length !== count) {
     fail(`got ${enc.inputIds.length} inputIds rows and ${enc.attentionMask.length} attentionMask rows for ${count} texts`);
   }
-  const length = seqLen ?? enc.inputIds[0]?.length ?? 0;
-  if (length === 0) fail('rows are empty');
   enc.inputIds.forEach((ids, i) => {
     const mask = enc.attentionMask[i] ?? [];
-    if (ids.length !== length || mask.length !== length) fail(`row ${i} has ${ids.length} ids and ${mask.length} mask entries, expected ${length}`);
+    if (ids.length === 0 || mask.length !== ids.length) fail(`row ${i} has ${ids.length} ids and ${mask.length} mask entries`);
     if (!ids.every(Number.isInteger)) fail(`row ${i} has non-integer ids`);
   });
-  return length;
 }
 
-/** Tokenizes `texts` in batches; every row comes back with the same sequence length. */
+/** Tokenizes `texts` in batches, checking every batch. */
 export async function encodeTexts(texts: readonly string[], tokenize: Tokenize, options: EncodeOptions = {}): Promise<Encoding> {
   const { batchSize = 256, onProgress } = options;
   const out: Encoding = { inputIds: [], attentionMask: [] };
-  let seqLen: number | undefined;
   for (let start = 0; start < texts.length; start += batchSize) {
     const batch = texts.slice(start, start + batchSize);
     const enc = await tokenize(batch);
-    seqLen = check(enc, batch.length, seqLen);
+    check(enc, batch.length);
     out.inputIds.push(...enc.inputIds);
     out.attentionMask.push(...enc.attentionMask);
     onProgress?.(start + batch.length, texts.length);
@@ -68,4 +64,9 @@ export async function encodeSplit(
     throw new DistilleryDemoError('DATA_INVALID', `split has ${split.texts.length} texts but ${split.labels.length} labels`);
   }
   return { ...(await encodeTexts(split.texts, tokenize, options)), labels: split.labels.slice() };
+}
+
+/** The trainer's dataset rows: `{ inputIds, attentionMask, label }`, one per example. */
+export function toExamples(split: EncodedSplit): { inputIds: number[]; attentionMask: number[]; label: number }[] {
+  return split.labels.map((label, i) => ({ inputIds: split.inputIds[i] ?? [], attentionMask: split.attentionMask[i] ?? [], label }));
 }

@@ -3,7 +3,7 @@ import { dedupeKey } from '../../examples/demo/clean.js';
 import { emailToText, formatDataStats, loadSpamAssassin, loadUnlabelledSentences } from '../../examples/demo/data.js';
 import type { SpamAssassinData } from '../../examples/demo/data.js';
 import { parseEmail } from '../../examples/demo/email.js';
-import { encodeSplit, encodeTexts } from '../../examples/demo/encode.js';
+import { encodeSplit, encodeTexts, toExamples } from '../../examples/demo/encode.js';
 import type { Encoding, Tokenize } from '../../examples/demo/encode.js';
 import { DistilleryDemoError } from '../../examples/demo/errors.js';
 import { stratifiedSplit } from '../../examples/demo/split.js';
@@ -189,8 +189,20 @@ describe('encodeSplit', () => {
     expect(enc.labels).toEqual([0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
   });
 
-  it('names a tokenizer that does not pad to one length', async () => {
-    const ragged: Tokenize = (texts) => ({ inputIds: texts.map((t) => t.split(' ').map(() => 1)), attentionMask: texts.map((t) => t.split(' ').map(() => 1)) });
-    await expect(encodeTexts(['a b', 'a b c'], ragged)).rejects.toThrow(/tokenize\(\): row 1 has 3 ids/);
+  it('names a tokenizer whose rows do not line up', async () => {
+    const ones = (t: string) => t.split(' ').map(() => 1);
+    const ragged: Tokenize = (texts) => ({ inputIds: texts.map(ones), attentionMask: texts.map(ones) });
+    const enc = await encodeTexts(['a b', 'a b c'], ragged); // rows of different lengths are fine: the collator pads
+    expect(enc.inputIds.map((r) => r.length)).toEqual([2, 3]);
+    const shortMask: Tokenize = (texts) => ({ inputIds: texts.map(ones), attentionMask: texts.map(() => [1, 1]) });
+    await expect(encodeTexts(['a b', 'a b c d'], shortMask)).rejects.toThrow(/tokenize\(\): row 1 has 4 ids and 2 mask entries/);
+  });
+
+  it('turns an encoded split into trainer examples', () => {
+    const examples = toExamples({ inputIds: [[101, 7, 102], [101, 102]], attentionMask: [[1, 1, 1], [1, 1]], labels: [1, 0] });
+    expect(examples).toEqual([
+      { inputIds: [101, 7, 102], attentionMask: [1, 1, 1], label: 1 },
+      { inputIds: [101, 102], attentionMask: [1, 1], label: 0 },
+    ]);
   });
 });
