@@ -38,3 +38,5 @@ export type { TeacherCacheOptions } from './teacher-cache.js';
 export { checkVocab } from './vocab.js';
 export { DistillationObjective, probeShape } from './objective.js';
 export type { DistillBatch, DistillForwardOptions, DistillModel, DistillationOptions, ObjectiveResult } from './objective.js';
+export { DistillationTrainer, LossPluginSet } from './distillation-trainer.js';
+export type { DistillationTrainerOptions, DistillInputs, StudentOutputs } from './distillation-trainer.js';
