@@ -137,6 +137,9 @@ export async function writeCheckpoint(outputDir: string, model: TrainableModel, 
 /** Read and validate every trainer-side file of a checkpoint (the model is loaded by the caller). */
 export function readCheckpoint(dir: string): CheckpointData {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DistilleryTrainerError('CHECKPOINT_MISSING', `checkpoint folder ${dir} does not exist; pass a checkpoint-<step> folder, or true for the newest in outputDir.`);
+  const required = [FILES.state, FILES.scheduler, FILES.rng, FILES.args, ...[FILES.optimizer, FILES.variables].flatMap((b) => [`${b}.json`, `${b}.bin`])];
+  const missing = required.filter((f) => !existsSync(join(dir, f)));
+  if (missing.length > 0) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${dir} is incomplete: ${missing.join(', ')} missing; resume from another checkpoint.`);
   const optimizer = readTensors(dir, FILES.optimizer);
   return {
     trainerState: readJson<TrainerState>(dir, FILES.state),
