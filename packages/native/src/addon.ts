@@ -1,0 +1,59 @@
+/**
+ * Loads the compiled N-API addon (build/Release/distillery_native.node, built by node-gyp at
+ * install). Every function is synchronous and works in place on the TypedArrays it is given.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeAddon {
+  /** Threads the addon's own kernels split work over (DISTILLERY_NATIVE_THREADS or all cores). */
+  threads(): number;
+  /**
+   * out[i] = op(a at aOffsets[i]) · op(b at bOffsets[i]) (+ bias per row), all row-major.
+   * out: [batch, m, n]; op(a): [m, k]; op(b): [k, n]; bias: [n] or null.
+   */
+  gemm(
+    a: Float32Array, aOffsets: Float64Array, b: Float32Array, bOffsets: Float64Array, out: Float32Array,
+    m: number, n: number, k: number, transA: boolean, transB: boolean, bias: Float32Array | null,
+  ): void;
+  /**
+   * out = a ∘ b (op: BINARY_OPS index) over a collapsed output `shape`; aStrides/bStrides give
+   * each input's element stride per output dim, 0 where it broadcasts. Innermost stride is 0 or 1.
+   */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Float64Array, aStrides: Float64Array, bStrides: Float64Array): void;
+  /** out = f(x) elementwise (op: UNARY_OPS index). */
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  /** x as [outer, r, inner] → out [outer, inner], summed (or averaged) over r in double. */
+  reduce(x: Float32Array, out: Float32Array, outer: number, r: number, inner: number, mean: boolean): void;
+  /** Softmax over each run of `n` values. */
+  softmax(x: Float32Array, out: Float32Array, n: number): void;
+  /** out (row-major `outShape`) gathers x with per-output-dim input strides; 4-byte elements as raw bits. */
+  transpose(x: Float32Array, out: Float32Array, outShape: Float64Array, inStrides: Float64Array): void;
+}
+
+/** Operation codes; order matches the C enums in src/elementwise.c. */
+export const BINARY_OPS = ['Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference'] as const;
+export const UNARY_OPS = ['Exp', 'Neg', 'Sqrt', 'Rsqrt', 'Square', 'Erf', 'Tanh', 'Sigmoid', 'Log', 'Reciprocal', 'Abs'] as const;
+
+export type AddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; why: string };
+
+// src/ and dist/ both sit one level under the package root, next to build/.
+const ADDON_PATH = fileURLToPath(new URL('../build/Release/distillery_native.node', import.meta.url));
+let cached: AddonLoad | undefined;
+
+/** Load the addon once; `ok: false` says why (not built, or built but failing to load). */
+export function loadAddon(): AddonLoad {
+  if (cached) return cached;
+  if (!existsSync(ADDON_PATH)) {
+    cached = { ok: false, why: `addon not built (${ADDON_PATH} missing; needs libopenblas-dev, then \`pnpm --filter @distillery/native run install\`)` };
+  } else {
+    try {
+      const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+      cached = { ok: true, addon, path: ADDON_PATH };
+    } catch (e) {
+      cached = { ok: false, why: `addon failed to load: ${(e as Error).message.split('\n')[0]}` };
+    }
+  }
+  return cached;
+}

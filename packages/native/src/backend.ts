@@ -1,0 +1,57 @@
+/**
+ * The 'native' tfjs backend: the cpu backend (same TypedArray storage, every kernel copied)
+ * with its hot kernels replaced by the N-API addon. Inputs an override does not take (other
+ * dtypes, unusual shapes) run the cpu kernel, so semantics never diverge.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { loadAddon, type NativeAddon } from './addon.js';
+import type { NativeKernel, NativeKernelArgs } from './kernel-util.js';
+import { elementwiseKernels } from './elementwise.js';
+import { matMulKernels } from './matmul.js';
+import { reduceKernels } from './reduce.js';
+import { softmaxKernels } from './softmax.js';
+import { transposeKernels } from './transpose.js';
+
+export const NATIVE_BACKEND = 'native';
+
+/** Kernels the addon runs (all others are the cpu backend's). */
+export const nativeKernels: readonly NativeKernel[] = [...matMulKernels, ...elementwiseKernels, ...reduceKernels, ...softmaxKernels, ...transposeKernels];
+
+class NativeBackend extends MathBackendCPU {
+  constructor() {
+    super();
+    // The cpu backend's first write advises installing tfjs-node; this backend is the answer to that.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+}
+
+export type NativeRegistration = { ok: true; threads: number; kernels: string[] } | { ok: false; why: string };
+
+function override(addon: NativeAddon, kernel: NativeKernel): void {
+  const cpu = tf.getKernel(kernel.kernelName, 'cpu');
+  if (!cpu) throw new Error(`the cpu backend has no ${kernel.kernelName} kernel to fall back on`);
+  tf.unregisterKernel(kernel.kernelName, NATIVE_BACKEND);
+  tf.registerKernel({
+    kernelName: kernel.kernelName,
+    backendName: NATIVE_BACKEND,
+    kernelFunc: (args) => kernel.run(addon, args as NativeKernelArgs) ?? cpu.kernelFunc(args),
+  });
+}
+
+let registration: NativeRegistration | undefined;
+
+/**
+ * Register the 'native' backend (priority 0: never picked implicitly; select it with
+ * `tf.setBackend('native')`). Returns why not when the addon is missing or fails to load.
+ */
+export function registerNativeBackend(): NativeRegistration {
+  if (registration) return registration;
+  const load = loadAddon();
+  if (!load.ok) return (registration = { ok: false, why: load.why });
+  const { addon } = load;
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
+  for (const config of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...config, backendName: NATIVE_BACKEND });
+  for (const kernel of nativeKernels) override(addon, kernel);
+  return (registration = { ok: true, threads: addon.threads(), kernels: nativeKernels.map((k) => k.kernelName) });
+}
