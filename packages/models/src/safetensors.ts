@@ -184,17 +184,18 @@ export interface TensorToWrite {
 export function serializeSafetensors(tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>, metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
   const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
   const names = [...map.keys()].sort();
-  const header: Record<string, unknown> = { __metadata__: metadata };
+  // Entries, not assignment: a tensor named "__proto__" must become a key, not a prototype.
+  const entries: Array<[string, unknown]> = [['__metadata__', metadata]];
   let offset = 0;
   for (const key of names) {
     const t = map.get(key)!;
     const bytes = t.data.length * 4;
     const expected = t.shape.reduce((a, b) => a * b, 1);
     if (expected !== t.data.length) throw new DistilleryModelsError('SAFETENSORS_SIZE_MISMATCH', `cannot write "${key}": shape [${t.shape.join(', ')}] has ${expected} elements but data has ${t.data.length}.`);
-    header[key] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    entries.push([key, { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] }]);
     offset += bytes;
   }
-  let json = JSON.stringify(header);
+  let json = JSON.stringify(Object.fromEntries(entries));
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
