@@ -1,0 +1,77 @@
+/** `pnpm demo` flags: parsed with node's parseArgs, validated with messages that name the flag. */
+import { parseArgs } from 'node:util';
+import { DistilleryDemoError } from './errors.js';
+
+export interface DemoOptions {
+  /** Smaller models, shorter texts, fewer steps: the whole run in about two minutes. */
+  quick: boolean;
+  seed: number;
+  /** Fraction of the training set whose labels the students see. */
+  labelledFraction: number;
+  /** A saved teacher (folder or hub id) instead of training/reusing the cached one. */
+  teacher?: string;
+  /** Also write the numbers as JSON here. */
+  json?: string;
+  /** Where the distilled student and the report go. */
+  outDir: string;
+  /** Where the trained teacher is cached between runs. */
+  cacheDir: string;
+  help: boolean;
+}
+
+export const DEMO_USAGE = `Usage: pnpm demo [options]
+
+Trains a BERT teacher on SpamAssassin (cached and reused), then a small student on a labelled
+fraction alone and distilled from the teacher; prints the comparison, saves the distilled student
+(HF format) and an HTML report. Runs offline.
+
+Options:
+  --quick                    short run (~2 min): smaller models, shorter texts, fewer steps
+  --seed N                   seed for the labelled subset, initialisation and shuffling (default 42)
+  --labelled-fraction F      fraction of train labels the students see, in (0, 1] (default 0.1)
+  --teacher DIR|HUB_ID       use this fine-tuned BertForSequenceClassification as the teacher
+  --json FILE                also write the results (accuracy, f1, params, encoder params, ms/example) as JSON
+  --out DIR                  output folder for the student and report (default runs/demo)
+  --cache DIR                teacher cache folder (default .cache/demo)
+  -h, --help                 show this help
+`;
+
+function number(flag: string, raw: string | undefined, fallback: number, check: (n: number) => boolean, want: string): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !check(n)) throw new DistilleryDemoError('OPTION_INVALID', `--${flag} must be ${want}, got "${raw}"; see pnpm demo --help`);
+  return n;
+}
+
+export function parseDemoArgs(argv: readonly string[]): DemoOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: 'boolean', default: false },
+        seed: { type: 'string' },
+        'labelled-fraction': { type: 'string' },
+        teacher: { type: 'string' },
+        json: { type: 'string' },
+        out: { type: 'string' },
+        cache: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (cause) {
+    throw new DistilleryDemoError('OPTION_INVALID', `${(cause as Error).message}; see pnpm demo --help`, { cause });
+  }
+  return {
+    quick: values.quick ?? false,
+    seed: number('seed', values.seed, 42, (n) => Number.isSafeInteger(n) && n >= 0, 'a non-negative integer'),
+    labelledFraction: number('labelled-fraction', values['labelled-fraction'], 0.1, (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
+    ...(values.teacher !== undefined && { teacher: values.teacher }),
+    ...(values.json !== undefined && { json: values.json }),
+    outDir: values.out ?? 'runs/demo',
+    cacheDir: values.cache ?? '.cache/demo',
+    help: values.help ?? false,
+  };
+}
