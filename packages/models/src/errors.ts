@@ -25,6 +25,7 @@ export type ModelsErrorCode =
   | 'HUB_OFFLINE'
   | 'HUB_NOT_FOUND'
   | 'INPUT_INVALID'
+  | 'UNKNOWN_PARAMETER'
   | 'LABELS_INVALID';
 
 export class DistilleryModelsError extends Error {

@@ -1,0 +1,93 @@
+/**
+ * Embeddings → (optional projection) → encoder → (optional pooler): the backbone of every
+ * family. Family files only build the weights under HF names and pick the position scheme.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { DistilleryModelsError } from './errors.js';
+import type { BaseModelOutput, EncoderInputs } from './inputs.js';
+import { embeddingLookup, layerNorm, linear, type Embedding, type ForwardContext, type LayerNorm, type Linear } from './layers.js';
+import type { Backbone } from './modeling.js';
+import { runEncoder, type EncoderSpec, type OutputRequest, type TransformerLayerWeights } from './transformer.js';
+
+export interface EmbeddingWeights {
+  word: Embedding;
+  position: Embedding;
+  /** Absent in DistilBERT. */
+  tokenType?: Embedding;
+  layerNorm: LayerNorm;
+}
+
+export interface BackboneParts {
+  embeddings: EmbeddingWeights;
+  embeddingDropout: number;
+  /** Position id of every token, `[B·S]` row-major, from the host copy of the ids. */
+  positionIds(inputs: EncoderInputs): Int32Array;
+  /** ELECTRA `embeddings_project` / ALBERT `embedding_hidden_mapping_in` (E -> H). */
+  projection?: Linear;
+  /** `layers[i]`: the weights applied as layer i (shared objects for ALBERT groups). */
+  layers: TransformerLayerWeights[][];
+  spec: EncoderSpec;
+  /** tanh(pooler(h[:, 0])). */
+  pooler?: Linear;
+  hiddenSize: number;
+}
+
+/** BERT positions: 0..S-1 in every row. */
+export function arangePositions(inputs: EncoderInputs): Int32Array {
+  return Int32Array.from({ length: inputs.batch * inputs.seqLen }, (_, i) => i % inputs.seqLen);
+}
+
+/**
+ * RoBERTa positions: `cumsum(ids != pad) * (ids != pad) + pad`, per row, from the ids (not the
+ * mask): real tokens count pad+1, pad+2, ... even after left padding; pads sit at `pad`.
+ */
+export function robertaPositions(inputs: EncoderInputs, pad: number): Int32Array {
+  const out = new Int32Array(inputs.idsData.length);
+  for (let row = 0; row < inputs.batch; row++) {
+    let count = 0;
+    for (let j = 0; j < inputs.seqLen; j++) {
+      const i = row * inputs.seqLen + j;
+      out[i] = inputs.idsData[i] === pad ? pad : pad + ++count;
+    }
+  }
+  return out;
+}
+
+export class EncoderBackbone implements Backbone {
+  readonly hiddenSize: number;
+  constructor(private readonly parts: BackboneParts) {
+    this.hiddenSize = parts.hiddenSize;
+  }
+
+  get wordEmbeddings(): tf.Variable {
+    return this.parts.embeddings.word.weight;
+  }
+
+  /** Embedding LayerNorm output `[B·S, E]`, before any projection. */
+  embed(inputs: EncoderInputs, ctx: ForwardContext): tf.Tensor2D {
+    const { word, position, tokenType, layerNorm: ln } = this.parts.embeddings;
+    const positions = this.parts.positionIds(inputs);
+    const maxPositions = position.weight.shape[0];
+    const highest = positions.reduce((a, b) => Math.max(a, b), 0);
+    if (highest >= maxPositions) {
+      throw new DistilleryModelsError('INPUT_INVALID', `inputs.inputIds: sequence length ${inputs.seqLen} needs position id ${highest}, beyond max_position_embeddings (${maxPositions}); truncate the inputs to fit.`);
+    }
+    let sum = tf.add(embeddingLookup(word, inputs.ids), embeddingLookup(position, tf.tensor1d(positions, 'int32'))); // [N, E]
+    if (tokenType) sum = tf.add(sum, embeddingLookup(tokenType, inputs.tokenTypes ?? tf.zeros([inputs.ids.shape[0]], 'int32')));
+    return ctx.dropout(layerNorm(sum as tf.Tensor2D, ln), this.parts.embeddingDropout);
+  }
+
+  forward(inputs: EncoderInputs, ctx: ForwardContext, want: OutputRequest): BaseModelOutput {
+    const { projection, pooler } = this.parts;
+    const e = this.embed(inputs, ctx); // [N, E]
+    const x = projection ? linear(e, projection) : e; // [N, H]
+    const out = runEncoder(x, inputs.mask, this.parts.layers, this.parts.spec, ctx, want);
+    if (!pooler) return out;
+    return { ...out, poolerOutput: tf.tanh(linear(firstToken(out.lastHiddenState), pooler)) }; // [B, H]
+  }
+}
+
+/** `h[:, 0]` `[B, H]`: position 0, even when it is a pad (left padding), as HF. */
+export function firstToken(h: tf.Tensor3D): tf.Tensor2D {
+  return tf.reshape(tf.slice(h, [0, 0, 0], [-1, 1, -1]), [h.shape[0], h.shape[2]]);
+}

@@ -1,0 +1,121 @@
+/**
+ * One forward (+ optional backward) pass written in the parity fixtures' `expected.json` shape:
+ * logits, loss, hidden_states, attentions and named gradients. It is how a port is debugged
+ * and how parity is checked from outside (`distillery forward`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { AnyModel } from './auto.js';
+import { DistilleryModelsError } from './errors.js';
+import type { ModelOutput, QuestionAnsweringInputs } from './inputs.js';
+import { ModelForSequenceClassification } from './tasks.js';
+
+/** `inputs.json` as in the fixtures (snake_case, nested lists). */
+export interface InputsJson {
+  input_ids: number[][];
+  attention_mask?: number[][];
+  token_type_ids?: number[][];
+  labels?: number[] | number[][];
+  start_positions?: number[];
+  end_positions?: number[];
+}
+
+export interface GradientReport {
+  shape: number[];
+  values: unknown;
+}
+
+export interface ForwardReport {
+  logits: unknown;
+  loss?: number;
+  hidden_states: unknown[];
+  attentions: unknown[];
+  gradients: Record<string, GradientReport>;
+  start_logits?: unknown;
+  end_logits?: unknown;
+  pooled_output?: unknown;
+}
+
+function field(json: Record<string, unknown>, key: string, rank: number): tf.TensorLike | undefined {
+  const v = json[key];
+  if (v === undefined || v === null) return undefined;
+  const ok = (x: unknown, depth: number): boolean => (depth === 0 ? typeof x === 'number' && Number.isFinite(x) : Array.isArray(x) && x.every((y) => ok(y, depth - 1)));
+  if (!ok(v, rank)) throw new DistilleryModelsError('INPUT_INVALID', `inputs.json: "${key}" must be a ${rank}-D list of numbers.`);
+  return v as tf.TensorLike;
+}
+
+/** Tensors for `model` from inputs JSON; label dtype follows the model's task and problem type. */
+export function inputsFromJson(model: AnyModel, json: InputsJson): QuestionAnsweringInputs {
+  const raw = json as unknown as Record<string, unknown>;
+  const ids = field(raw, 'input_ids', 2);
+  if (ids === undefined) throw new DistilleryModelsError('INPUT_INVALID', 'inputs.json: "input_ids" is required ([batch][seqLen] token ids).');
+  const int2d = (key: string): tf.Tensor2D | undefined => {
+    const v = field(raw, key, 2);
+    return v === undefined ? undefined : tf.tensor2d(v as number[][], undefined, 'int32');
+  };
+  const int1d = (key: string): tf.Tensor1D | undefined => {
+    const v = field(raw, key, 1);
+    return v === undefined ? undefined : tf.tensor1d(v as number[], 'int32');
+  };
+  const c = model.config;
+  // Regression and multi-label targets are floats; class ids and token labels are ints.
+  const floatLabels = model instanceof ModelForSequenceClassification && (c.problemType === 'regression' || c.problemType === 'multi_label_classification' || (c.problemType === undefined && c.numLabels === 1));
+  const labelRank = Array.isArray(json.labels?.[0]) ? 2 : 1;
+  const labels = field(raw, 'labels', labelRank);
+  const inputs: QuestionAnsweringInputs = { inputIds: tf.tensor2d(ids as number[][], undefined, 'int32') };
+  const mask = int2d('attention_mask');
+  const types = int2d('token_type_ids');
+  const start = int1d('start_positions');
+  const end = int1d('end_positions');
+  if (mask) inputs.attentionMask = mask;
+  if (types) inputs.tokenTypeIds = types;
+  if (labels !== undefined) inputs.labels = tf.tensor(labels, undefined, floatLabels ? 'float32' : 'int32');
+  if (start) inputs.startPositions = start;
+  if (end) inputs.endPositions = end;
+  return inputs;
+}
+
+/**
+ * Run `model` (eval mode) on `inputsJson` with hidden states and attentions, and the gradient
+ * of the loss for each parameter named in `grads` (HF state-dict names). Leaves no tensors behind.
+ */
+export function forwardReport(model: AnyModel, inputsJson: InputsJson, options: { grads?: string[] } = {}): ForwardReport {
+  const params = model.namedParameters();
+  const wanted = options.grads ?? [];
+  for (const name of wanted) {
+    if (!params.has(name)) throw new DistilleryModelsError('UNKNOWN_PARAMETER', `--grads: "${name}" is not a parameter of ${model.constructor.name}; use an HF state-dict name such as ${[...params.keys()].slice(0, 3).join(', ')}.`);
+  }
+  let report: ForwardReport | undefined;
+  tf.tidy(() => {
+    const inputs = inputsFromJson(model, inputsJson);
+    const run = (): tf.Scalar | undefined => {
+      const out = model.forward(inputs, { outputHiddenStates: true, outputAttentions: true }) as ModelOutput & Partial<Record<'startLogits' | 'endLogits' | 'pooledOutput' | 'lastHiddenState', tf.Tensor>>;
+      // The bare model has no logits; its last hidden state stands in.
+      const logits = out.logits ?? out.lastHiddenState!;
+      report = {
+        logits: logits.arraySync(),
+        ...(out.loss ? { loss: out.loss.arraySync() } : {}),
+        hidden_states: (out.hiddenStates ?? []).map((t) => t.arraySync()),
+        attentions: (out.attentions ?? []).map((t) => t.arraySync()),
+        gradients: {},
+        ...(out.startLogits ? { start_logits: out.startLogits.arraySync() } : {}),
+        ...(out.endLogits ? { end_logits: out.endLogits.arraySync() } : {}),
+        ...(out.pooledOutput ? { pooled_output: out.pooledOutput.arraySync() } : {}),
+      };
+      return out.loss;
+    };
+    if (wanted.length === 0) {
+      run();
+      return;
+    }
+    const { grads } = tf.variableGrads(() => {
+      const loss = run();
+      if (!loss) throw new DistilleryModelsError('LABELS_INVALID', 'inputs.json: gradients need a loss; add "labels" (or start/end positions for QA).');
+      return loss;
+    }, wanted.map((n) => params.get(n)!));
+    for (const name of wanted) {
+      const g = grads[params.get(name)!.name]!;
+      report!.gradients[name] = { shape: g.shape, values: g.arraySync() };
+    }
+  });
+  return report!;
+}

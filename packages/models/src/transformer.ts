@@ -1,0 +1,113 @@
+/**
+ * The post-LN transformer layer every family shares (BERT, RoBERTa, ELECTRA, ALBERT, DistilBERT
+ * differ only in weight names and where dropout sits), and the loop that stacks layers and
+ * collects hidden states / attentions as HF does.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Activation } from './config.js';
+import { activation, layerNorm, linear, type ForwardContext, type LayerNorm, type Linear } from './layers.js';
+
+export interface TransformerLayerWeights {
+  query: Linear;
+  key: Linear;
+  value: Linear;
+  /** Attention output projection (BERT `attention.output.dense`). */
+  attentionOutput: Linear;
+  attentionLayerNorm: LayerNorm;
+  /** FFN in (BERT `intermediate.dense`) and out (BERT `output.dense`). */
+  ffnIn: Linear;
+  ffnOut: Linear;
+  outputLayerNorm: LayerNorm;
+}
+
+export interface EncoderSpec {
+  numHeads: number;
+  act: Activation;
+  /** On attention probabilities. */
+  attentionDropout: number;
+  /** After the attention output projection (DistilBERT has none). */
+  attentionOutputDropout: number;
+  /** After the FFN output projection (ALBERT has none). */
+  ffnDropout: number;
+}
+
+export interface OutputRequest {
+  outputHiddenStates?: boolean;
+  outputAttentions?: boolean;
+  outputAttentionScores?: boolean;
+}
+
+export interface EncoderOutput {
+  lastHiddenState: tf.Tensor3D;
+  hiddenStates?: tf.Tensor3D[];
+  attentions?: tf.Tensor4D[];
+  attentionScores?: tf.Tensor4D[];
+}
+
+/** torch.finfo(torch.float32).min: HF's additive mask value. */
+const FLOAT32_MIN = -3.4028234663852886e38;
+
+/** `(1 - mask) · finfo32.min` as `[B, 1, 1, S]`, broadcast over heads and query rows. */
+export function attentionMaskBias(mask: tf.Tensor2D): tf.Tensor4D {
+  const [b, s] = mask.shape;
+  return tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, 'float32')), FLOAT32_MIN), [b, 1, 1, s]);
+}
+
+interface LayerResult {
+  hidden: tf.Tensor2D;
+  probs: tf.Tensor4D;
+  scores: tf.Tensor4D;
+}
+
+/** Split `[B·S, H]` into heads `[B, heads, S, hd]`, head as the slow axis of H (HF view+permute). */
+function splitHeads(x: tf.Tensor2D, b: number, s: number, heads: number): tf.Tensor4D {
+  return tf.transpose(tf.reshape(x, [b, s, heads, -1]), [0, 2, 1, 3]);
+}
+
+function transformerLayer(x: tf.Tensor2D, maskBias: tf.Tensor4D, w: TransformerLayerWeights, spec: EncoderSpec, ctx: ForwardContext, b: number, s: number): LayerResult {
+  const hidden = x.shape[1];
+  const headDim = hidden / spec.numHeads;
+  // Scaling q before QKᵀ is the same product and touches [B,h,S,hd] instead of [B,h,S,S].
+  const q = splitHeads(tf.mul(linear(x, w.query), 1 / Math.sqrt(headDim)) as tf.Tensor2D, b, s, spec.numHeads); // [B, h, S, hd]
+  const k = splitHeads(linear(x, w.key), b, s, spec.numHeads); // [B, h, S, hd]
+  const v = splitHeads(linear(x, w.value), b, s, spec.numHeads); // [B, h, S, hd]
+  const scores = tf.matMul(q, k, false, true) as tf.Tensor4D; // [B, h, S, S], pre-mask
+  const probs = tf.softmax(tf.add(scores, maskBias)); // masked keys get exactly 0
+  const context = tf.matMul(ctx.dropout(probs, spec.attentionDropout), v); // [B, h, S, hd]
+  const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b * s, hidden]) as tf.Tensor2D; // [B·S, H]
+  const attended = ctx.dropout(linear(merged, w.attentionOutput), spec.attentionOutputDropout);
+  const a = layerNorm(tf.add(attended, x) as tf.Tensor2D, w.attentionLayerNorm); // [B·S, H]
+  const ffn = ctx.dropout(linear(activation(spec.act, linear(a, w.ffnIn)), w.ffnOut), spec.ffnDropout);
+  return { hidden: layerNorm(tf.add(ffn, a) as tf.Tensor2D, w.outputLayerNorm), probs: probs as tf.Tensor4D, scores };
+}
+
+/**
+ * Run the encoder on `x` `[B·S, H]`. `layers[i]` lists the layer(s) applied as layer `i`
+ * (several only for ALBERT `inner_group_num > 1`); hidden states are taken after each outer
+ * layer, attentions after each inner one, as HF's ALBERT does.
+ */
+export function runEncoder(x: tf.Tensor2D, mask: tf.Tensor2D, layers: TransformerLayerWeights[][], spec: EncoderSpec, ctx: ForwardContext, want: OutputRequest): EncoderOutput {
+  const [b, s] = mask.shape;
+  const maskBias = attentionMaskBias(mask);
+  const as3d = (t: tf.Tensor2D): tf.Tensor3D => tf.reshape(t, [b, s, t.shape[1]]);
+  const hiddenStates: tf.Tensor3D[] = [];
+  const attentions: tf.Tensor4D[] = [];
+  const attentionScores: tf.Tensor4D[] = [];
+  let h = x;
+  if (want.outputHiddenStates) hiddenStates.push(as3d(h));
+  for (const group of layers) {
+    for (const w of group) {
+      const r = transformerLayer(h, maskBias, w, spec, ctx, b, s);
+      h = r.hidden;
+      if (want.outputAttentions) attentions.push(r.probs);
+      if (want.outputAttentionScores) attentionScores.push(r.scores);
+    }
+    if (want.outputHiddenStates) hiddenStates.push(as3d(h));
+  }
+  return {
+    lastHiddenState: as3d(h),
+    ...(want.outputHiddenStates ? { hiddenStates } : {}),
+    ...(want.outputAttentions ? { attentions } : {}),
+    ...(want.outputAttentionScores ? { attentionScores } : {}),
+  };
+}

@@ -1,0 +1,95 @@
+// Parity with the PyTorch float64 reference fixtures (test/fixtures/parity/SPEC.md), on cpu and wasm.
+// Cases are discovered by folder (any folder with config.json + expected.json), and the class is
+// picked from config.json, so a holdout set with other names works: DISTILLERY_PARITY_DIR=/path.
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EncoderBackbone, ForwardContext, forwardReport, inputsFromJson, loadConfig, modelClassFor, prepareInputs, robertaPositions, type AnyModel, type InputsJson } from '@distillery/models';
+import { initBackend, type BackendName } from '@distillery/trainer';
+import { expectClose, type Tolerance } from './compare.js';
+
+const DIR = process.env.DISTILLERY_PARITY_DIR ?? new URL('../fixtures/parity/', import.meta.url).pathname;
+const CASES = readdirSync(DIR).filter((d) => existsSync(join(DIR, d, 'config.json')) && existsSync(join(DIR, d, 'expected.json'))).sort();
+
+/** SPEC.md's table, used where a case's expected.json omits a tolerance. */
+const DEFAULT_TOLERANCE: Record<string, Tolerance> = {
+  logits: { atol: 1e-4, rtol: 1e-4 },
+  loss: { atol: 1e-5, rtol: 1e-4 },
+  hidden_states: { atol: 1e-4, rtol: 1e-4 },
+  attentions: { atol: 1e-5, rtol: 1e-4 },
+};
+
+interface Expected {
+  logits: unknown;
+  loss?: number;
+  hidden_states: unknown[];
+  attentions: unknown[];
+  gradients?: Record<string, { shape: number[]; values: unknown }>;
+  extras?: { pooled_output?: unknown; embedding_output?: unknown; position_ids?: unknown };
+  tolerance?: Record<string, { atol: number | Record<string, number>; rtol: number }>;
+}
+
+function tolerance(e: Expected, key: string): Tolerance {
+  const t = e.tolerance?.[key];
+  return t && typeof t.atol === 'number' ? { atol: t.atol, rtol: t.rtol } : DEFAULT_TOLERANCE[key]!;
+}
+
+function gradTolerance(e: Expected, name: string, values: unknown): Tolerance {
+  const t = e.tolerance?.gradients;
+  const atol = t && typeof t.atol === 'object' ? t.atol[name] : undefined;
+  const max = Math.max(...(values as number[]).flat(4).map((v) => Math.abs(v as number)));
+  return { atol: atol ?? 1e-3 * max, rtol: t?.rtol ?? 1e-3 };
+}
+
+it('finds parity cases', () => {
+  expect(CASES.length).toBeGreaterThan(0);
+});
+
+describe.each(['cpu', 'wasm'] as BackendName[])('parity on %s', (backend) => {
+  beforeAll(async () => {
+    await initBackend({ backend, log: false });
+  });
+
+  it.each(CASES)('%s', async (name) => {
+    expect(tf.getBackend()).toBe(backend);
+    const dir = join(DIR, name);
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+    const inputs = JSON.parse(readFileSync(join(dir, 'inputs.json'), 'utf8')) as InputsJson;
+    const config = loadConfig(dir);
+    const model = (await modelClassFor(config).fromPretrained(dir, { log: false })) as AnyModel;
+    expect(model.constructor.name).toBe(config.architectures?.[0]);
+    const grads = Object.keys(expected.gradients ?? {});
+    const before = tf.memory().numTensors;
+    const report = forwardReport(model, inputs, { grads });
+    expect(tf.memory().numTensors).toBe(before);
+
+    expectClose(report.logits, expected.logits, tolerance(expected, 'logits'), 'logits');
+    if (expected.loss !== undefined) expectClose(report.loss, expected.loss, tolerance(expected, 'loss'), 'loss');
+    expect(report.hidden_states).toHaveLength(expected.hidden_states.length);
+    expected.hidden_states.forEach((h, i) => expectClose(report.hidden_states[i], h, tolerance(expected, 'hidden_states'), `hidden_states[${i}]`));
+    expect(report.attentions).toHaveLength(expected.attentions.length);
+    expected.attentions.forEach((a, i) => expectClose(report.attentions[i], a, tolerance(expected, 'attentions'), `attentions[${i}]`));
+    for (const [param, g] of Object.entries(expected.gradients ?? {})) {
+      expect(report.gradients[param]!.shape).toEqual(g.shape);
+      expectClose(report.gradients[param]!.values, g.values, gradTolerance(expected, param, g.values), `gradients.${param}`);
+    }
+
+    const extras = expected.extras ?? {};
+    if (extras.pooled_output !== undefined) expectClose(report.pooled_output, extras.pooled_output, tolerance(expected, 'hidden_states'), 'extras.pooled_output');
+    if (extras.embedding_output !== undefined || extras.position_ids !== undefined) {
+      tf.tidy(() => {
+        const t = inputsFromJson(model, inputs);
+        const prepared = prepareInputs(t, config.vocabSize, 'typeVocabSize' in config ? config.typeVocabSize : 0);
+        if (extras.position_ids !== undefined) {
+          expect([...robertaPositions(prepared, config.padTokenId!)]).toEqual((extras.position_ids as number[][]).flat());
+        }
+        if (extras.embedding_output !== undefined) {
+          const e = (model.backbone as EncoderBackbone).embed(prepared, new ForwardContext(false));
+          expectClose(tf.reshape(e, [prepared.batch, prepared.seqLen, -1]).arraySync(), extras.embedding_output, tolerance(expected, 'hidden_states'), 'extras.embedding_output');
+        }
+      });
+    }
+    model.dispose();
+  });
+});
