@@ -129,7 +129,7 @@ describe('NaN/Inf guard', () => {
       const loss = super.computeLoss(model, inputs, { ...o, returnOutputs: false }) as tf.Scalar;
       if (!o.training || this.state.globalStep !== this.badStep - 1) return loss;
       // loss: NaN value; grad: finite value 0 but d sqrt(x)/dx at 0 = Inf → NaN gradients.
-      return this.kind === 'loss' ? tf.mul(loss, NaN) : tf.add(loss, tf.sqrt(tf.mul(loss, 0)));
+      return (this.kind === 'loss' ? tf.mul(loss, NaN) : tf.add(loss, tf.sqrt(tf.mul(loss, 0)))) as tf.Scalar;
     }
   }
 

@@ -32,6 +32,6 @@ export class HangingSaveClassifier extends TinyClassifier {
   }
 }
 
-export function crashTrainer(model: TinyClassifier, outputDir: string): Trainer {
+export function crashTrainer(model: TinyClassifier, outputDir: string) {
   return new Trainer({ model, args: crashArgs(outputDir), trainDataset: crashData });
 }
