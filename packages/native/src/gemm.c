@@ -5,6 +5,27 @@
 
 #include "args.h"
 #include "kernels.h"
+#include "parallel.h"
+
+/* Below this many multiply-adds per matrix, OpenBLAS's own threading costs more than it gains:
+ * give each of our threads whole matrices and keep OpenBLAS single-threaded meanwhile. */
+#define SPLIT_BATCH_BELOW (1u << 22)
+
+typedef struct {
+  CBLAS_TRANSPOSE ta, tb;
+  size_t m, n, k, lda, ldb;
+  float beta;
+  const float *a, *b;
+  const double *a_off, *b_off;
+  float *out;
+} gemm_ctx;
+
+static void gemm_range(void *arg, size_t begin, size_t end) {
+  gemm_ctx *c = (gemm_ctx *)arg;
+  for (size_t i = begin; i < end; i++)
+    cblas_sgemm(CblasRowMajor, c->ta, c->tb, (int)c->m, (int)c->n, (int)c->k, 1.0f, c->a + (size_t)c->a_off[i],
+                (int)c->lda, c->b + (size_t)c->b_off[i], (int)c->ldb, c->beta, c->out + i * c->m * c->n, (int)c->n);
+}
 
 static size_t max1(size_t x) { return x ? x : 1; }
 
@@ -44,18 +65,21 @@ napi_value gemm(napi_env env, napi_callback_info info) {
   if (m == 0 || n == 0) return NULL;
 
   // Row-major: A is [m, k] (lda k) or, transposed, stored [k, m] (lda m); likewise B.
-  size_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
-  float beta = 0.0f;
+  gemm_ctx c = {trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
+                max1(trans_a ? m : k), max1(trans_b ? k : n), 0.0f, a, b, a_off, b_off, out};
   if (bias) {
     // Seed every output row with the bias and let sgemm accumulate onto it (beta = 1).
     for (size_t r = 0; r < batch * m; r++) memcpy(out + r * n, bias, n * sizeof(float));
-    beta = 1.0f;
+    c.beta = 1.0f;
   }
   if (k == 0) return NULL;  // op(A)·op(B) is all zeros: out already holds 0 or the bias.
-  for (size_t i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
-                (int)n, (int)k, 1.0f, a + (size_t)a_off[i], (int)max1(lda), b + (size_t)b_off[i], (int)max1(ldb),
-                beta, out + i * m * n, (int)max1(n));
+  if (batch > 1 && m * n * k < SPLIT_BATCH_BELOW && parallel_threads() > 1) {
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    parallel_for(batch, 1, gemm_range, &c);
+    openblas_set_num_threads(blas_threads);
+  } else {
+    gemm_range(&c, 0, batch);
   }
   return NULL;
 }
