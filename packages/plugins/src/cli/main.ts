@@ -1,0 +1,32 @@
+/**
+ * The `distillery` command line. Each subcommand lives in a sibling file exporting a
+ * `register(program)` function; add it to COMMANDS. A global `--backend` picks the compute
+ * backend before any command runs. Typed errors print as one line with their code.
+ */
+import 'reflect-metadata';
+import { Command, Option } from 'commander';
+import { initBackend, type BackendName } from '@distillery/trainer';
+import { registerForward } from './forward.js';
+
+const COMMANDS: Array<(program: Command) => void> = [registerForward];
+
+export function buildProgram(): Command {
+  const program = new Command('distillery')
+    .description('Train and distil BERT-family models on TensorFlow.js')
+    .addOption(new Option('--backend <name>', 'compute backend (default: fastest available, or DISTILLERY_BACKEND)').choices(['tensorflow', 'wasm', 'cpu']))
+    .hook('preAction', async (cmd) => {
+      const backend = cmd.opts<{ backend?: BackendName }>().backend;
+      await initBackend(backend ? { backend } : {});
+    });
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (e) {
+  const err = e as Error & { code?: string };
+  // Our typed errors carry a code and an actionable message; anything else is a bug worth a stack.
+  console.error(err.name?.startsWith('Distillery') ? `error [${err.code}]: ${err.message}` : err);
+  process.exitCode = 1;
+}
