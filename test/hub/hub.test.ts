@@ -52,6 +52,15 @@ describe('resolveModelDir: local folders', () => {
     expect(e.message).toContain(dir);
   });
 
+  it('refuses a file where a folder is expected', async () => {
+    const file = join(tmp, 'local-model', 'config.json');
+    mkdirSync(join(tmp, 'local-model'), { recursive: true });
+    writeFileSync(file, '{}');
+    const e = await codeOf(resolveModelDir(file));
+    expect(e.code).toBe('CONFIG_MISSING');
+    expect(e.message).toContain(file);
+  });
+
   it('refuses a missing path that is not a hub id', async () => {
     const e = await codeOf(resolveModelDir(join(tmp, 'nope', 'deeper', 'still')));
     expect(e.code).toBe('HUB_NOT_FOUND');

@@ -58,7 +58,10 @@ function cachedSnapshot(repoDir: string, revision: string): string | undefined {
  * A path that exists is used as is; otherwise it is a hub id, served from the cache or downloaded.
  */
 export async function resolveModelDir(idOrPath: string, options: ResolveOptions = {}): Promise<string> {
-  if (existsSync(idOrPath) && statSync(idOrPath).isDirectory()) {
+  if (existsSync(idOrPath) && !statSync(idOrPath).isDirectory()) {
+    throw new DistilleryModelsError('CONFIG_MISSING', `${resolve(idOrPath)}: is a file; pass the model folder that holds config.json and model.safetensors.`);
+  }
+  if (existsSync(idOrPath)) {
     const dir = resolve(idOrPath);
     if (!existsSync(join(dir, 'config.json'))) {
       throw new DistilleryModelsError('CONFIG_MISSING', `${dir}: no config.json in this model folder. Point at a folder written by savePretrained() / save_pretrained(), or pass a hub id.`);
