@@ -1,6 +1,7 @@
 // initBackend: automatic order, DISTILLERY_BACKEND and the option, errors, the one-line report.
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadAddon } from '@distillery/native';
 import { DistilleryTrainerError, initBackend } from '@distillery/trainer';
 
 afterEach(() => {
@@ -27,7 +28,7 @@ describe('initBackend', () => {
     if (info.backend !== 'tensorflow') {
       // Here (no tfjs-node): the line says why the native backends were passed over.
       expect(lines[0]).toMatch(/tfjs-node-gpu (not installed|failed to load)/);
-      expect(info.backend).toBe('wasm');
+      expect(info.backend).toBe(loadAddon().ok ? 'native' : 'wasm');
     }
   });
 

@@ -1,4 +1,4 @@
-// Parity with the PyTorch float64 reference fixtures (test/fixtures/parity/SPEC.md), on cpu and wasm.
+// Parity with the PyTorch float64 reference fixtures (test/fixtures/parity/SPEC.md), on cpu, wasm and native (when its addon is built).
 // Cases are discovered by folder (any folder with config.json + expected.json), and the class is
 // picked from config.json, so a holdout set with other names works: DISTILLERY_PARITY_DIR=/path.
 import * as tf from '@tensorflow/tfjs';
@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EncoderBackbone, ForwardContext, forwardReport, inputsFromJson, loadConfig, modelClassFor, prepareInputs, robertaPositions, type AnyModel, type InputsJson } from '@distillery/models';
+import { loadAddon } from '@distillery/native';
 import { initBackend, type BackendName } from '@distillery/trainer';
 import { expectClose, type Tolerance } from './compare.js';
 
@@ -46,7 +47,9 @@ it('finds parity cases', () => {
   expect(CASES.length).toBeGreaterThan(0);
 });
 
-describe.each(['cpu', 'wasm'] as BackendName[])('parity on %s', (backend) => {
+const BACKENDS: BackendName[] = ['cpu', 'wasm', ...(loadAddon().ok ? (['native'] as const) : [])];
+
+describe.each(BACKENDS)('parity on %s', (backend) => {
   beforeAll(async () => {
     await initBackend({ backend, log: false });
   });

@@ -1,14 +1,15 @@
 /**
  * One function every entry point calls to pick the compute backend.
- * Order: tfjs-node-gpu (CUDA) → tfjs-node → wasm (SIMD) → cpu. The tfjs-node packages are
- * optional peers: never installed by `pnpm install`, only detected here.
+ * Order: tfjs-node-gpu (CUDA) → tfjs-node → native (@distillery/native: OpenBLAS addon, all cores)
+ * → wasm (SIMD) → cpu. The tfjs-node packages are optional peers: never installed by
+ * `pnpm install`, only detected here; native is offered only when its addon built at install.
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { DistilleryTrainerError } from './errors.js';
 import { installWasmKernelFixes } from './wasm-kernels.js';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
   backend: BackendName;
@@ -26,7 +27,7 @@ export interface InitBackendOptions {
   log?: boolean | ((line: string) => void);
 }
 
-const NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+const NAMES: readonly BackendName[] = ['tensorflow', 'native', 'wasm', 'cpu'];
 let current: BackendInfo | undefined;
 
 async function tryTensorflow(): Promise<{ ok: true; provider: string } | { ok: false; why: string }> {
@@ -42,6 +43,19 @@ async function tryTensorflow(): Promise<{ ok: true; provider: string } | { ok: f
     }
   }
   return { ok: false, why: misses.join('; ') };
+}
+
+async function tryNative(): Promise<{ ok: true; threads: number } | { ok: false; why: string }> {
+  try {
+    // Dynamic: a missing or broken addon must not break importing the trainer.
+    const native = await import('@distillery/native');
+    const r = native.registerNativeBackend();
+    if (!r.ok) return { ok: false, why: `native ${r.why}` };
+    if (!(await tf.setBackend(native.NATIVE_BACKEND))) return { ok: false, why: 'native backend failed to initialise' };
+    return { ok: true, threads: r.threads };
+  } catch (e) {
+    return { ok: false, why: `@distillery/native failed: ${(e as Error).message.split('\n')[0]}` };
+  }
 }
 
 async function tryWasm(): Promise<{ ok: true; threads: number } | { ok: false; why: string }> {
@@ -84,6 +98,12 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     } else if (want === 'tensorflow') {
       throw new DistilleryTrainerError('BACKEND_UNAVAILABLE', `backend "tensorflow" requested but unavailable (${r.ok ? 'setBackend failed' : r.why}). Install it with \`pnpm add @tensorflow/tfjs-node\` (CPU) or \`pnpm add @tensorflow/tfjs-node-gpu\` (CUDA 11.2 + cuDNN 8.1, as libtensorflow 2.9.1 expects), or pick DISTILLERY_BACKEND=wasm.`);
     } else if (!r.ok) skipped.push(r.why);
+  }
+  if (!info && (want === undefined || want === 'native')) {
+    const r = await tryNative();
+    if (r.ok) info = { backend: 'native', provider: '@distillery/native', threads: r.threads, reason: want ? 'requested' : skipped.join('; ') };
+    else if (want === 'native') throw new DistilleryTrainerError('BACKEND_UNAVAILABLE', `backend "native" requested but unavailable (${r.why}); build it with \`apt-get install -y libopenblas-dev && pnpm --filter @distillery/native run install\`, or pick DISTILLERY_BACKEND=wasm.`);
+    else skipped.push(r.why);
   }
   if (!info && (want === undefined || want === 'wasm')) {
     const r = await tryWasm();
