@@ -14,14 +14,14 @@ describe('DataCollatorWithPadding', () => {
     expect(batch.attentionMask.arraySync()).toEqual([[1, 1, 1, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0, 0, 0]]);
     expect(batch.tokenTypeIds!.arraySync()[0]).toEqual([0, 1, 1, 0, 0, 0, 0, 0]);
     expect(batch.labels!.dtype).toBe('int32');
-    tf.dispose(batch);
+    tf.dispose(Object.values(batch));
     const tokens = new DataCollatorWithPadding().collate([{ inputIds: [1, 2], labels: [5, -100] }, { inputIds: [3], labels: [7] }]);
     expect(tokens.labels!.arraySync()).toEqual([[5, -100], [7, -100]]);
     expect(tokens.tokenTypeIds).toBeUndefined();
-    tf.dispose(tokens);
+    tf.dispose(Object.values(tokens));
     const regression = new DataCollatorWithPadding({ labelDtype: 'float32' }).collate([{ inputIds: [1], label: 2 }]);
     expect(regression.labels!.dtype).toBe('float32');
-    tf.dispose(regression);
+    tf.dispose(Object.values(regression));
   });
 
   it('counts items as labelled tokens or examples', () => {
