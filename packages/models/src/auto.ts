@@ -25,7 +25,11 @@ export interface TaskModel {
 }
 export type AnyModel = TaskModel[Task];
 
-type ModelClass<T> = { new (config: ModelConfig, seed?: number): T; fromPretrained(idOrPath: string, options?: FromPretrainedOptions): Promise<T> };
+type ModelClass<T> = {
+  new (config: ModelConfig, seed?: number): T;
+  fromPretrained(idOrPath: string, options?: FromPretrainedOptions): Promise<T>;
+  fromConfig(config: ModelConfig, seed?: number): T;
+};
 type FamilyClasses = { [K in Task]: ModelClass<TaskModel[K]> };
 
 export const MODEL_CLASSES = {

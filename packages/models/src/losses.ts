@@ -91,6 +91,6 @@ export function tokenCrossEntropy(logits: tf.Tensor3D, labels: tf.Tensor): tf.Sc
  */
 export function questionAnsweringLoss(startLogits: tf.Tensor2D, endLogits: tf.Tensor2D, startPositions: tf.Tensor1D, endPositions: tf.Tensor1D): tf.Scalar {
   const s = startLogits.shape[1];
-  const clampPositions = (p: tf.Tensor1D): tf.Tensor1D => tf.minimum(tf.maximum(tf.cast(p, 'int32'), 0), s);
+  const clampPositions = (p: tf.Tensor1D): tf.Tensor1D => tf.minimum(tf.maximum(tf.cast(p, 'int32'), tf.scalar(0, 'int32')), tf.scalar(s, 'int32'));
   return tf.div(tf.add(crossEntropy(startLogits, clampPositions(startPositions), s), crossEntropy(endLogits, clampPositions(endPositions), s)), 2);
 }
