@@ -109,12 +109,13 @@ export class DistillationTrainer<E extends Example = Example> extends Trainer<E,
   private async drainTerms(): Promise<void> {
     const pending = this.pendingTerms;
     this.pendingTerms = [];
-    for (const [name, value] of pending) {
-      const v = (await value.data())[0]!;
-      value.dispose();
+    const values = await Promise.all(pending.map(([, t]) => t.data()));
+    // A plugin may report its total as a part too (same tensor): free each once.
+    tf.dispose([...new Set(pending.map(([, t]) => t))]);
+    pending.forEach(([name], i) => {
       const s = this.termSums.get(name) ?? { sum: 0, count: 0 };
-      this.termSums.set(name, { sum: s.sum + v, count: s.count + 1 });
-    }
+      this.termSums.set(name, { sum: s.sum + values[i]![0]!, count: s.count + 1 });
+    });
   }
 
   /** Training logs (those with `loss`) also carry each term's mean since the previous one. */

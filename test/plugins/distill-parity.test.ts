@@ -1,0 +1,89 @@
+/**
+ * Acceptance: the composed loss (KD + projected hidden MSE + head-averaged attention MSE)
+ * computed through the plugins on the real teacher and student models, and its gradients
+ * w.r.t. the listed student parameters and the projector, against distill_losses.
+ * Every setting (T, α, maps) comes from inputs.json, so a holdout folder runs unchanged:
+ * set DISTILL_PARITY_DIRS to extra fixture folders (colon-separated).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BertForSequenceClassification } from '@distillery/models';
+import { AttentionPlugin, DistillationObjective, HiddenStatePlugin, LogitKdPlugin, type DistillBatch, type DistillModel } from '@distillery/plugins';
+import { initBackend } from '@distillery/trainer';
+import { DISTILL_DIR, expectClose, loadDistillFixture, loadProjector } from './helpers.js';
+
+const dirs = [DISTILL_DIR, ...(process.env.DISTILL_PARITY_DIRS ?? '').split(':').filter(Boolean).map((d) => (d.endsWith('/') ? d : `${d}/`))];
+
+beforeAll(async () => { await initBackend({ backend: 'cpu', log: false }); });
+afterAll(() => tf.disposeVariables());
+
+describe.each(dirs)('distillation parity: %s', (dir) => {
+  const { expected, inputs } = loadDistillFixture(dir);
+  const tol = expected.tolerance.losses;
+  let teacher: BertForSequenceClassification;
+  let student: BertForSequenceClassification;
+  let batch: DistillBatch;
+
+  beforeAll(async () => {
+    for (const who of ['teacher', 'student']) {
+      const arch = (JSON.parse(readFileSync(`${dir}${who}/config.json`, 'utf8')) as { architectures: string[] }).architectures[0];
+      expect(arch, `${who} architecture`).toBe('BertForSequenceClassification');
+    }
+    teacher = await BertForSequenceClassification.fromPretrained(`${dir}teacher`, { log: false });
+    student = await BertForSequenceClassification.fromPretrained(`${dir}student`, { log: false });
+    batch = {
+      inputIds: tf.tensor2d(inputs.input_ids, undefined, 'int32'),
+      attentionMask: tf.tensor2d(inputs.attention_mask, undefined, 'int32'),
+      tokenTypeIds: tf.tensor2d(inputs.token_type_ids, undefined, 'int32'),
+      labels: tf.tensor1d(inputs.labels, 'int32'),
+    };
+  });
+
+  /** The fixture's composition through the plugins, with the fixture's projector weights. */
+  function objective(alpha: number): { objective: DistillationObjective; hidden: HiddenStatePlugin } {
+    const hidden = new HiddenStatePlugin({ layerMap: { kind: 'explicit', map: inputs.hidden_layer_map } });
+    const o = new DistillationObjective([
+      new LogitKdPlugin({ temperature: inputs.temperature, alpha }),
+      hidden,
+      new AttentionPlugin({ layerMap: { kind: 'explicit', map: inputs.attention_layer_map } }),
+    ], teacher as DistillModel);
+    o.setup(student as DistillModel);
+    const fixture = loadProjector(dir);
+    hidden.projector!.weight.assign(fixture.weight);
+    hidden.projector!.bias.assign(fixture.bias);
+    fixture.dispose();
+    return { objective: o, hidden };
+  }
+
+  for (const [key, soft] of [['total', false], ['total_soft_only', true]] as const) {
+    it(`${key}: per-term losses and gradients w.r.t. student params and projector`, () => {
+      const { objective: o, hidden } = objective(soft ? 1 : inputs.alpha);
+      const progress = { step: 0, maxSteps: 1 };
+      const teacherOut = o.teacherOutputs(batch, progress);
+      const params = student.namedParameters();
+      const wanted = Object.keys(expected.gradients[key]);
+      const vars = wanted.map((name) => (name.startsWith('student.') ? params.get(name.slice('student.'.length)) : hidden.projector!.namedVariables().get(name.replace('projector', 'hidden.projector'))));
+      vars.forEach((v, i) => expect(v, `variable for ${wanted[i]}`).toBeDefined());
+      const termValues: Record<string, number> = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const r = o.compute(student as DistillModel, batch, teacherOut, progress, { training: false });
+        for (const [name, t] of r.terms) termValues[name] = t.dataSync()[0]!;
+        return r.loss;
+      }, vars as tf.Variable[]);
+      expectClose(value.dataSync()[0]!, expected.losses[key], tol.atol, tol.rtol, key);
+      expectClose(termValues['loss/hidden']!, expected.losses.hidden_mse, tol.atol, tol.rtol, 'hidden_mse');
+      expectClose(termValues['loss/attention']!, expected.losses.attention_mse, tol.atol, tol.rtol, 'attention_mse');
+      expectClose(termValues['loss/kd/soft']!, expected.losses.kd_soft, tol.atol, tol.rtol, 'kd_soft');
+      expectClose(termValues['loss/kd/hard']!, expected.losses.ce_hard, tol.atol, tol.rtol, 'ce_hard');
+      if (!soft) expectClose(termValues['loss/kd']!, expected.losses.kd_combined, tol.atol, tol.rtol, 'kd_combined');
+      wanted.forEach((name, i) => {
+        const g = grads[vars[i]!.name]!;
+        expect(g.shape, name).toEqual(expected.gradients[key][name]!.shape);
+        expectClose(g.dataSync(), expected.gradients[key][name]!.values, expected.tolerance.gradients.atol[key][name]!, expected.tolerance.gradients.rtol, `${key} d/d${name}`);
+      });
+      tf.dispose([value, grads, teacherOut.flatMap((t) => [t.logits, ...(t.hiddenStates ?? []), ...(t.attentions ?? [])])]);
+      o.dispose();
+    });
+  }
+});
