@@ -6,7 +6,9 @@ export type PluginsErrorCode =
   | 'VOCAB_MISMATCH'
   | 'LABELS_MISMATCH'
   | 'CACHE_LIMIT'
-  | 'CLI_USAGE';
+  | 'CLI_USAGE'
+  | 'CONFIG_INVALID'
+  | 'DATA_INVALID';
 
 export class DistilleryPluginsError extends Error {
   override readonly name = 'DistilleryPluginsError';
