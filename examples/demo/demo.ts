@@ -185,11 +185,17 @@ async function main(): Promise<void> {
   console.log(`tokenized with ${tokenizerDir} (max ${preset.maxLength} tokens)`);
 
   // ---- the three models ----
+  const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(0)} s`;
+  let phase = performance.now();
   const teacher = await loadOrTrainTeacher(options, preset, train, validation, tokenizerDir);
-  console.log(`student alone: ${labelled.length} labelled examples`);
+  console.log(`teacher ready (${seconds(phase)})\nstudent alone: ${labelled.length} labelled examples`);
+  phase = performance.now();
   const alone = await trainStudentAlone(options, preset, labelled, validation);
-  console.log(`student distilled: ${labelled.length} labelled + ${unlabelled.inputIds.length} unlabelled examples`);
+  console.log(`student alone trained (${seconds(phase)})\nstudent distilled: ${labelled.length} labelled + ${unlabelled.inputIds.length} unlabelled examples`);
+  phase = performance.now();
   const distilled = await distilStudent(options, preset, teacher.model, transfer, validation);
+  console.log(`student distilled (${seconds(phase)})`);
+  phase = performance.now();
 
   // ---- results ----
   const results = [
@@ -199,6 +205,7 @@ async function main(): Promise<void> {
   ];
   const [t, a, d] = results as [ModelResult, ModelResult, ModelResult & { predicted: number[] }];
   const checks = checkTargets(t, a, d);
+  console.log(`scored on the test set (${seconds(phase)})`);
   console.log(`\ntest set: ${test.length} emails\n${formatResultsTable(results)}\n${checks.map((c) => c.line).join('\n')}`);
 
   // ---- the distilled student as an HF folder, checked by loading it back ----
@@ -213,7 +220,7 @@ async function main(): Promise<void> {
   const settings = {
     preset: preset.name, seed: options.seed, 'labelled fraction': options.labelledFraction, 'max tokens': preset.maxLength,
     backend: `${backend.backend} (${backend.provider}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
-    teacher: teacher.source, 'wall time': `${((performance.now() - started) / 1000).toFixed(0)} s`,
+    teacher: teacher.source, 'wall time': seconds(started),
   };
   const reportPath = writeReport(resolve(options.outDir, 'report.html'), {
     title: 'distillery demo: spam filtering on SpamAssassin',
@@ -233,7 +240,7 @@ async function main(): Promise<void> {
     console.log(`json: ${resolve(options.json)}`);
   }
   for (const m of [teacher.model, alone.model, distilled.model, reloaded]) m.dispose();
-  console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s (${tf.memory().numTensors} tensors left)`);
+  console.log(`done in ${seconds(started)} (${tf.memory().numTensors} tensors left)`);
 }
 
 main().catch((error: unknown) => {

@@ -34,8 +34,17 @@ export interface ReportSummary {
   notes?: readonly string[];
 }
 
-// Logged numbers that are bookkeeping, not losses or quality metrics.
+// Logged numbers that are bookkeeping, not quality metrics.
 const NOT_METRICS = new Set(['eval_runtime', 'eval_samples_per_second', 'eval_steps_per_second']);
+
+/** Training-loss keys: `loss` and its terms (`loss/kd/soft`, ...), not the end-of-run `train_loss` or eval losses. */
+const isLossTerm = (k: string) => k.includes('loss') && !/^(eval|train|test)_/.test(k);
+
+/**
+ * Eval metrics worth a cross-model chart. `eval_loss` is left out: each run minimises its own
+ * objective (the distilled student's includes KD terms), so their losses do not compare.
+ */
+const isEvalMetric = (k: string) => k.startsWith('eval_') && !NOT_METRICS.has(k) && !k.includes('loss');
 
 function validate(summary: ReportSummary): void {
   const bad = (field: string, value: unknown, want: string) => {
@@ -80,7 +89,7 @@ function seriesOf(logs: readonly LogRecord[], key: string, name = key): Series {
 
 /** Training loss and every per-term loss of one run; log scale when terms differ by > 30×. */
 function lossChart(run: RunLog): string {
-  const keys = numericKeys(run.logHistory, (k) => k.includes('loss') && !k.startsWith('eval_')).sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : a.localeCompare(b)));
+  const keys = numericKeys(run.logHistory, isLossTerm).sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : a.localeCompare(b)));
   const series = keys.map((k) => seriesOf(run.logHistory, k));
   const ys = series.flatMap((s) => s.points.map(([, y]) => y)).filter(Number.isFinite);
   const log = ys.length > 0 && ys.every((y) => y > 0) && Math.max(...ys) / Math.min(...ys) > 30;
@@ -89,7 +98,7 @@ function lossChart(run: RunLog): string {
 
 /** One chart per eval metric (accuracy and F1 first), one line per run. */
 function evalCharts(runs: readonly RunLog[]): string[] {
-  const metrics = numericKeys(runs.flatMap((r) => r.logHistory), (k) => k.startsWith('eval_') && !NOT_METRICS.has(k));
+  const metrics = numericKeys(runs.flatMap((r) => r.logHistory), isEvalMetric);
   const rank = (k: string) => ['eval_accuracy', 'eval_f1'].indexOf(k) >>> 0; // unknown → last
   metrics.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   return metrics.map((metric) => {

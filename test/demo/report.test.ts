@@ -25,6 +25,7 @@ function fakeRun(seed: number, steps: number, terms: Record<string, [start: numb
       total += entry[name];
     }
     logs.push({ ...entry, loss: total, step });
+    if (step === steps) logs.push({ step, train_loss: total * 1.5, train_runtime: 100 }); // the end-of-run summary
     if (step % 50 === 0) {
       const acc = accCeiling - (accCeiling - 0.7) * Math.exp(-5 * t) - 0.01 * rand();
       logs.push({ step, epoch: 3 * t, eval_loss: 0.7 * (1 - acc), eval_accuracy: acc, eval_f1: acc - 0.03, eval_runtime: 1.2 });
@@ -44,9 +45,9 @@ function summary(): ReportSummary {
       { name: 'student distilled', description: 'BERT L=2 H=128 A=2', accuracy: 0.961, f1: 0.934, params: 4_330_000, encoderParams: 396_000, msPerExample: 1.2 },
     ],
     runs: [
-      { name: 'teacher', logHistory: fakeRun(1, 600, { loss_ce: [0.69, 0.05] }, 0.98) },
-      { name: 'student alone', logHistory: fakeRun(2, 200, { loss_ce: [0.69, 0.2] }, 0.91) },
-      { name: 'student distilled', logHistory: fakeRun(3, 400, { loss_kd: [0.5, 0.02], loss_hidden: [40, 3], loss_attention: [0.3, 0.05], loss_ce: [0.69, 0.1] }, 0.96) },
+      { name: 'teacher', logHistory: fakeRun(1, 600, { 'loss/ce': [0.69, 0.05] }, 0.98) },
+      { name: 'student alone', logHistory: fakeRun(2, 200, { 'loss/ce': [0.69, 0.2] }, 0.91) },
+      { name: 'student distilled', logHistory: fakeRun(3, 400, { 'loss/kd': [0.5, 0.02], 'loss/hidden': [40, 3], 'loss/attention': [0.3, 0.05], 'loss/ce': [0.69, 0.1] }, 0.96) },
     ],
     data: {
       raw: 6046, empty: 0, duplicates: 168, conflicting: 0, kept: 5878,
@@ -93,13 +94,15 @@ describe('renderReport', () => {
     const html = renderReport(summary());
     const titles = [...html.matchAll(/<svg class="chart"[^>]*aria-label="([^"]+)"/g)].map((m) => m[1]);
     expect(titles).toEqual([
-      'validation accuracy', 'validation f1', 'validation loss',
+      'validation accuracy', 'validation f1',
       'teacher: training losses', 'student alone: training losses', 'student distilled: training losses',
     ]);
     const distilledChart = html.slice(html.indexOf('aria-label="student distilled: training losses"'));
-    for (const term of ['loss', 'loss_attention', 'loss_ce', 'loss_hidden', 'loss_kd']) expect(distilledChart).toContain(`class="legend">${term}<`);
+    for (const term of ['loss', 'loss/attention', 'loss/ce', 'loss/hidden', 'loss/kd']) expect(distilledChart).toContain(`class="legend">${term}<`);
     expect(distilledChart).toContain('loss (log)'); // hidden MSE ~40 vs KD ~0.02: log axis
     expect(html).not.toContain('validation runtime');
+    expect(html).not.toContain('validation loss'); // each run's objective differs: not comparable
+    expect(html).not.toContain('class="legend">train_loss<'); // the run summary is no curve
   });
 
   it('is self-contained and carries the summary as data', () => {
@@ -137,7 +140,7 @@ describe('report in a browser', () => {
       expect(result.consoleErrors).toEqual([]);
       expect(result.pageErrors).toEqual([]);
       expect(result.externalRequests).toEqual([]);
-      expect(result.evaluated).toEqual([3, 3, 3, 2, 2, 5]);
+      expect(result.evaluated).toEqual([3, 3, 2, 2, 5]);
       const png = readFileSync(pngPath);
       expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
       // IHDR: width and height, big-endian, at bytes 16..24; full-page shot of the whole report.
