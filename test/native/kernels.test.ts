@@ -155,6 +155,30 @@ describe.skipIf(!registration.ok)('native backend kernels equal cpu', () => {
     await expectSame([], () => tf.softmax(tf.tensor2d([[-Infinity, 0, 1], [1000, 1000, -1000]])), 1e-6);
   });
 
+  it('GatherV2: axis 0 and inner axes, int32 tables, 2-D indices; out-of-range raises as on cpu', async () => {
+    const idx = (values: number[], shape: number[]) => () => tf.tensor(values, shape, 'int32');
+    await expectSame([{ shape: [50, 16] }], (x) => tf.gather(x!, idx([3, 0, 49, 3], [4])()), 0);
+    await expectSame([{ shape: [4, 6, 5] }], (x) => tf.gather(x!, idx([5, 1, 1, 0, 2, 4], [2, 3])(), 1), 0);
+    await expectSame([{ shape: [4, 6], dtype: 'int32' }], (x) => tf.gather(x!, idx([2, 5], [2])(), 1), 0);
+    await expectSame([{ shape: [5, 3] }], (x) => tf.gather(x!, idx([], [0])()), 0);
+    await tf.setBackend('native');
+    expect(() => tf.gather(tf.zeros([5, 2]), tf.tensor1d([1, 5], 'int32'))).toThrow(/not in \[0, 4\]/);
+  });
+
+  it('ScatterNd: row and element indices, duplicates summed; bad index raises as on cpu', async () => {
+    await expectSame([{ shape: [6, 4] }], (u) => tf.scatterND(tf.tensor2d([[2], [0], [2], [5], [2], [1]], [6, 1], 'int32'), u!, [7, 4]), 1e-6);
+    await expectSame([{ shape: [3] }], (u) => tf.scatterND(tf.tensor2d([[1, 2], [0, 0], [1, 2]], [3, 2], 'int32'), u!, [2, 3]), 1e-6);
+    await tf.setBackend('native');
+    expect(() => tf.scatterND(tf.tensor2d([[7]], [1, 1], 'int32'), tf.ones([1, 2]), [3, 2])).toThrow(/Invalid indices/);
+  });
+
+  it('UnsortedSegmentSum, and the gather gradient built on it', async () => {
+    const ids = () => tf.tensor1d([3, 0, 3, 1, 9, 3], 'int32'); // 9 is past numSegments: dropped
+    await expectSame([{ shape: [6, 5] }], (x) => tf.unsortedSegmentSum(x!, ids(), 4), 1e-6);
+    await expectSame([{ shape: [6, 2, 3] }], (x) => tf.unsortedSegmentSum(x!, ids(), 5), 1e-6);
+    await expectSame([{ shape: [40, 8] }], (table) => tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, tf.tensor1d([1, 39, 1, 0, 7], 'int32')))))(table!), 1e-6);
+  });
+
   it('Transpose: float32 and int32, merged and size-1 dims, empty', async () => {
     const cases: Array<[number[], number[]]> = [
       [[5, 7], [1, 0]], [[2, 3, 4, 5], [0, 2, 1, 3]], [[2, 3, 4, 5], [3, 2, 1, 0]], [[2, 1, 4], [1, 2, 0]],

@@ -19,6 +19,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"reduce", NULL, reduce, NULL, NULL, NULL, napi_enumerable, NULL},
       {"softmax", NULL, softmax, NULL, NULL, NULL, napi_enumerable, NULL},
       {"transpose", NULL, transpose, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gather", NULL, gather, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"scatterAdd", NULL, scatter_add, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

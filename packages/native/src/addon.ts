@@ -30,6 +30,13 @@ export interface NativeAddon {
   softmax(x: Float32Array, out: Float32Array, n: number): void;
   /** out (row-major `outShape`) gathers x with per-output-dim input strides; 4-byte elements as raw bits. */
   transpose(x: Float32Array, out: Float32Array, outShape: Float64Array, inStrides: Float64Array): void;
+  /**
+   * x as [outer, axis, inner] → out[o, i, :] = x[o, indices[i], :] (4-byte elements as raw bits).
+   * Returns -1, or the position of the first index outside [0, axis) without writing anything.
+   */
+  gather(x: Float32Array, indices: Int32Array, out: Float32Array, outer: number, axis: number, inner: number): number;
+  /** out[indices[i], :] += rows[i, :]; duplicates sum, indices outside out's rows are skipped. */
+  scatterAdd(rows: Float32Array, indices: Int32Array, out: Float32Array): void;
 }
 
 /** Operation codes; order matches the C enums in src/elementwise.c. */

@@ -8,6 +8,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
 import type { NativeKernel, NativeKernelArgs } from './kernel-util.js';
 import { elementwiseKernels } from './elementwise.js';
+import { gatherKernels } from './gather.js';
 import { matMulKernels } from './matmul.js';
 import { reduceKernels } from './reduce.js';
 import { softmaxKernels } from './softmax.js';
@@ -16,7 +17,7 @@ import { transposeKernels } from './transpose.js';
 export const NATIVE_BACKEND = 'native';
 
 /** Kernels the addon runs (all others are the cpu backend's). */
-export const nativeKernels: readonly NativeKernel[] = [...matMulKernels, ...elementwiseKernels, ...reduceKernels, ...softmaxKernels, ...transposeKernels];
+export const nativeKernels: readonly NativeKernel[] = [...matMulKernels, ...elementwiseKernels, ...reduceKernels, ...softmaxKernels, ...transposeKernels, ...gatherKernels];
 
 class NativeBackend extends MathBackendCPU {
   constructor() {

@@ -11,5 +11,7 @@ napi_value unary(napi_env env, napi_callback_info info);
 napi_value reduce(napi_env env, napi_callback_info info);
 napi_value softmax(napi_env env, napi_callback_info info);
 napi_value transpose(napi_env env, napi_callback_info info);
+napi_value gather(napi_env env, napi_callback_info info);
+napi_value scatter_add(napi_env env, napi_callback_info info);
 
 #endif
