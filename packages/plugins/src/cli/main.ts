@@ -6,9 +6,12 @@
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import { initBackend, type BackendName } from '@distillery/trainer';
+import { registerDistill } from './distill.js';
+import { registerEval } from './eval.js';
 import { registerForward } from './forward.js';
+import { registerTrain } from './train.js';
 
-const COMMANDS: Array<(program: Command) => void> = [registerForward];
+const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDistill, registerEval, registerForward];
 
 export function buildProgram(): Command {
   const program = new Command('distillery')

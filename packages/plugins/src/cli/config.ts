@@ -1,0 +1,277 @@
+/**
+ * Config files of `distillery train | distill | eval`: JSON or YAML, flags laid over them, then
+ * checked field by field, so a bad value is reported as `<file>: <field>` (or as the flag that set
+ * it) with the fix, before any model is loaded. Relative paths in a file are relative to that
+ * file; paths given as flags are relative to the working directory.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig, type ModelConfig } from '@distillery/models';
+import { DistilleryTrainerError, TrainingArguments } from '@distillery/trainer';
+import { DistilleryPluginsError } from '../errors.js';
+
+/** A flag that sets one config field: `--learning-rate 1e-4` sets `training.learningRate`. */
+export interface OverrideFlag {
+  flag: string;
+  path: string;
+  description: string;
+}
+
+/** A model given by folder or hub id, or by an HF config.json object (random init). */
+export type ModelSource = string | ModelConfig;
+
+export interface DataConfig {
+  train?: string;
+  eval?: string;
+  /** Tokens per example after tokenization, special tokens included (default: 128, or less when the model has fewer positions). */
+  maxLength?: number;
+}
+
+/** The parts every command shares. */
+export interface CommonConfig {
+  tokenizer?: string;
+  numLabels?: number;
+  data: DataConfig;
+}
+
+/** The raw tree and where each field came from. */
+export interface ConfigSource {
+  raw: Record<string, unknown>;
+  /** The config file, or undefined when everything came from flags. */
+  file: string | undefined;
+  /** Config path → the flag that set it. */
+  flags: ReadonlyMap<string, string>;
+}
+
+export const DEFAULT_MAX_LENGTH = 128;
+
+/** Flags for the data files (train and distill). */
+export const DATA_FLAGS: readonly OverrideFlag[] = [
+  { flag: 'tokenizer', path: 'tokenizer', description: 'tokenizer folder or hub id (default: the model\'s own)' },
+  { flag: 'num-labels', path: 'numLabels', description: 'classes of the classifier head (1 = regression)' },
+  { flag: 'train-file', path: 'data.train', description: '.jsonl/.json rows {text, label} or {inputIds, label}' },
+  { flag: 'eval-file', path: 'data.eval', description: 'rows evaluated after training' },
+  { flag: 'max-length', path: 'data.maxLength', description: `tokens per example (default ${DEFAULT_MAX_LENGTH})` },
+];
+
+/** Flags for the most used `TrainingArguments`; any other goes through `--set training.<field>=...`. */
+export const TRAINING_FLAGS: readonly OverrideFlag[] = [
+  { flag: 'output-dir', path: 'training.outputDir', description: 'where checkpoints and the final HF folder go' },
+  { flag: 'num-train-epochs', path: 'training.numTrainEpochs', description: 'epochs' },
+  { flag: 'max-steps', path: 'training.maxSteps', description: 'optimizer steps (overrides epochs)' },
+  { flag: 'learning-rate', path: 'training.learningRate', description: 'peak learning rate' },
+  { flag: 'batch-size', path: 'training.perDeviceTrainBatchSize', description: 'examples per step' },
+  { flag: 'seed', path: 'training.seed', description: 'seeds init, shuffling and dropout' },
+];
+
+/** Field checks that name the field (or its flag) and the fix. */
+export class ConfigFields {
+  constructor(private readonly source: ConfigSource) {}
+
+  fail(path: string, message: string, cause?: unknown): never {
+    const flag = this.source.flags.get(path);
+    const where = flag ? `--${flag} (${path})` : `${this.source.file ?? 'flags'}: ${path}`;
+    throw new DistilleryPluginsError('CONFIG_INVALID', `${where} ${message}`, { cause });
+  }
+
+  /** Refuse top-level keys outside `allowed`. */
+  topLevel(allowed: readonly string[]): void {
+    this.keys(this.source.raw, '', allowed);
+  }
+
+  /** The value at a dotted path of the raw tree (undefined when absent). */
+  get(path: string): unknown {
+    let v: unknown = this.source.raw;
+    for (const key of path.split('.')) v = isRecord(v) ? v[key] : undefined;
+    return v;
+  }
+
+  object(v: unknown, path: string): Record<string, unknown> {
+    if (!isRecord(v)) this.fail(path, `must be an object (a mapping), got ${describe(v)}.`);
+    return v;
+  }
+
+  /** Refuse keys outside `allowed`: a typo must not be silently ignored. */
+  keys(obj: Record<string, unknown>, path: string, allowed: readonly string[]): void {
+    for (const key of Object.keys(obj)) {
+      if (!allowed.includes(key)) this.fail(join(path, key), `is not a known field; the fields here are ${allowed.join(', ')}.`);
+    }
+  }
+
+  string(v: unknown, path: string): string {
+    if (typeof v !== 'string' || v === '') this.fail(path, `must be a non-empty string, got ${describe(v)}.`);
+    return v;
+  }
+
+  number(v: unknown, path: string, min = -Infinity): number {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) this.fail(path, `must be a finite number${min > -Infinity ? ` >= ${min}` : ''}, got ${describe(v)}.`);
+    return v;
+  }
+
+  int(v: unknown, path: string, min: number): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) this.fail(path, `must be an integer >= ${min}, got ${describe(v)}.`);
+    return v;
+  }
+
+  boolean(v: unknown, path: string): boolean {
+    if (typeof v !== 'boolean') this.fail(path, `must be true or false, got ${describe(v)}.`);
+    return v;
+  }
+
+  choice<T extends string>(v: unknown, path: string, choices: readonly T[]): T {
+    if (!choices.includes(v as T)) this.fail(path, `must be one of ${choices.map((c) => `"${c}"`).join(', ')}, got ${describe(v)}.`);
+    return v as T;
+  }
+
+  optional<T>(v: unknown, path: string, check: (v: unknown, path: string) => T): T | undefined {
+    return v === undefined || v === null ? undefined : check(v, path);
+  }
+
+  /** A path field: relative to the config file when it came from there, else to the working directory. */
+  path(v: unknown, path: string): string {
+    const p = this.string(v, path);
+    return resolve(this.baseDir(path), p);
+  }
+
+  /** A folder or hub id: a local path (resolved as `path`) when one exists, else the hub id as written. */
+  folderOrHubId(v: unknown, path: string): string {
+    const s = this.string(v, path);
+    const local = resolve(this.baseDir(path), s);
+    return existsSync(local) ? local : s;
+  }
+
+  /** A model: a folder / hub id, or an HF config.json object (snake_case keys) for a random init. */
+  modelSource(v: unknown, path: string): ModelSource {
+    if (typeof v === 'string') return this.folderOrHubId(v, path);
+    if (!isRecord(v)) this.fail(path, `must be a model folder, a hub id, or a config.json object like {"model_type": "bert", "hidden_size": 64, ...}; got ${describe(v)}.`);
+    try {
+      return parseConfig(v, `${this.source.file ?? 'flags'}: ${path}`);
+    } catch (cause) {
+      // parseConfig names the file and the config.json key; keep its message under our code.
+      throw new DistilleryPluginsError('CONFIG_INVALID', (cause as Error).message, { cause });
+    }
+  }
+
+  private baseDir(path: string): string {
+    return this.source.file !== undefined && !this.source.flags.has(path) ? dirname(this.source.file) : process.cwd();
+  }
+}
+
+/** `tokenizer`, `numLabels` and `data` (train / eval files, maxLength). */
+export function commonConfig(f: ConfigFields, need: { train: boolean; eval: boolean }): CommonConfig {
+  const data = f.object(f.get('data') ?? {}, 'data');
+  f.keys(data, 'data', ['train', 'eval', 'maxLength']);
+  const train = f.optional(data.train, 'data.train', (v, p) => f.path(v, p));
+  const evalFile = f.optional(data.eval, 'data.eval', (v, p) => f.path(v, p));
+  if (need.train && train === undefined) f.fail('data.train', 'is required: a .jsonl or .json file of {"text": ..., "label": ...} (or pre-tokenized {"inputIds": [...], "label": ...}) rows.');
+  if (need.eval && evalFile === undefined) f.fail('data.eval', 'is required: a .jsonl or .json file of {"text": ..., "label": ...} rows.');
+  const tokenizer = f.optional(f.get('tokenizer'), 'tokenizer', (v, p) => f.folderOrHubId(v, p));
+  return {
+    ...(tokenizer !== undefined && { tokenizer }),
+    ...optionalField('numLabels', f.optional(f.get('numLabels'), 'numLabels', (v, p) => f.int(v, p, 1))),
+    data: {
+      ...(train !== undefined && { train }),
+      ...(evalFile !== undefined && { eval: evalFile }),
+      ...optionalField('maxLength', f.optional(data.maxLength, 'data.maxLength', (v, p) => f.int(v, p, 3))),
+    },
+  };
+}
+
+/** The `training` section as `TrainingArguments`, its messages re-addressed to `training.<field>`. */
+export function trainingArguments(f: ConfigFields, defaults: Record<string, unknown> = {}): TrainingArguments {
+  const training = f.object(f.get('training') ?? {}, 'training');
+  if (training.outputDir !== undefined) training.outputDir = f.path(training.outputDir, 'training.outputDir');
+  try {
+    return new TrainingArguments({ ...defaults, ...training } as unknown as ConstructorParameters<typeof TrainingArguments>[0]);
+  } catch (e) {
+    if (!(e instanceof DistilleryTrainerError)) throw e;
+    const m = /^TrainingArguments\.(\w+): (.*)$/s.exec(e.message);
+    if (!m) throw e;
+    return f.fail(`training.${m[1]}`, m[2]!, e);
+  }
+}
+
+/** Read a JSON or YAML config file into a plain object. */
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new DistilleryPluginsError('CONFIG_INVALID', `--config ${file}: cannot read it (${(cause as Error).message}); pass a .json, .yaml or .yml file.`, { cause });
+  }
+  let raw: unknown;
+  try {
+    raw = ['.yaml', '.yml'].includes(extname(file).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
+  } catch (cause) {
+    throw new DistilleryPluginsError('CONFIG_INVALID', `${file}: not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'} (${(cause as Error).message.split('\n')[0]}); fix the syntax.`, { cause });
+  }
+  if (!isRecord(raw)) throw new DistilleryPluginsError('CONFIG_INVALID', `${file}: must hold an object at the top (fields like model, data, training), got ${describe(raw)}.`);
+  return raw;
+}
+
+/** Register `--config`, `--set` and the command's override flags on `cmd`. */
+export function addConfigOptions(cmd: Command, flags: readonly OverrideFlag[]): Command {
+  cmd.option('--config <file>', 'JSON or YAML config file; flags override its fields');
+  for (const f of flags) cmd.addOption(new Option(`--${f.flag} <value>`, `${f.description} (config: ${f.path})`));
+  return cmd.option('--set <path=value...>', 'override any config field, e.g. --set training.warmupRatio=0.1 (value read as JSON when it parses)');
+}
+
+/** The config file (if any) with the flags laid over it. */
+export function configSource(opts: Record<string, unknown>, flags: readonly OverrideFlag[]): ConfigSource {
+  const file = typeof opts.config === 'string' ? resolve(opts.config) : undefined;
+  const raw = file === undefined ? {} : readConfigFile(file);
+  const setBy = new Map<string, string>();
+  for (const f of flags) {
+    const value = opts[new Option(`--${f.flag} <value>`).attributeName()];
+    if (typeof value !== 'string') continue;
+    setPath(raw, f.path, flagValue(value));
+    setBy.set(f.path, `${f.flag} ${value}`);
+  }
+  for (const assignment of (opts.set as string[] | undefined) ?? []) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new DistilleryPluginsError('CLI_USAGE', `--set ${assignment}: expected path=value, e.g. --set training.learningRate=1e-4.`);
+    const path = assignment.slice(0, eq);
+    setPath(raw, path, flagValue(assignment.slice(eq + 1)));
+    setBy.set(path, `set ${assignment}`);
+  }
+  return { raw, file, flags: setBy };
+}
+
+/** Flag text as JSON when it parses (numbers, booleans, objects), else as the string itself. */
+function flagValue(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function setPath(raw: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = raw;
+  for (const key of keys.slice(0, -1)) {
+    if (!isRecord(node[key])) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys.at(-1)!] = value;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
+
+function optionalField<K extends string, V>(key: K, v: V | undefined): Partial<Record<K, V>> {
+  return v === undefined ? {} : ({ [key]: v } as Record<K, V>);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

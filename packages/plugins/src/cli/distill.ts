@@ -1,0 +1,95 @@
+/**
+ * `distillery distill`: train a student from one or more frozen teachers with the loss plugins the
+ * config lists (each with its weight, schedule and options), through DistillationTrainer. The
+ * training file may be unlabelled (a transfer set: teacher soft labels only). Writes checkpoints,
+ * then the student as an HF folder (model + tokenizer) and train_results.json.
+ */
+import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TrainingArguments } from '@distillery/trainer';
+import { DistillationTrainer } from '../distillation-trainer.js';
+import type { LossPlugin } from '../plugin.js';
+import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, configSource, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
+import { readDataFiles } from './data.js';
+import { classificationMetrics, formatMetrics, loadClassifier, loadTokenizer, savePretrainedFolder } from './models.js';
+import { PLUGIN_TYPES, parsePlugins } from './plugin-config.js';
+
+export interface DistillConfig extends CommonConfig {
+  teachers: ModelSource[];
+  student: ModelSource;
+  plugins: LossPlugin[];
+  /** Relative weights of the teachers' soft labels. */
+  teacherWeights?: number[];
+  training: TrainingArguments;
+}
+
+const FLAGS: readonly OverrideFlag[] = [
+  { flag: 'teacher', path: 'teacher', description: 'trained teacher folder or hub id' },
+  { flag: 'student', path: 'student', description: 'student folder or hub id (a config.json object in the file starts from scratch)' },
+  ...DATA_FLAGS,
+  ...TRAINING_FLAGS,
+];
+
+export function parseDistillConfig(f: ConfigFields): DistillConfig {
+  f.topLevel(['teacher', 'student', 'tokenizer', 'numLabels', 'data', 'plugins', 'teacherWeights', 'training']);
+  const teacher = f.get('teacher');
+  const student = f.get('student');
+  if (teacher === undefined) f.fail('teacher', 'is required: the trained teacher\'s folder or hub id (or a list of them).');
+  if (student === undefined) f.fail('student', 'is required: a folder / hub id, or a config.json object such as {"model_type": "bert", "num_hidden_layers": 2}.');
+  const teachers = Array.isArray(teacher) ? teacher.map((t, i) => f.modelSource(t, `teacher[${i}]`)) : [f.modelSource(teacher, 'teacher')];
+  if (teachers.length === 0) f.fail('teacher', 'is an empty list; name at least one teacher.');
+  const weights = f.optional(f.get('teacherWeights'), 'teacherWeights', (v, p) => {
+    if (!Array.isArray(v) || v.length !== teachers.length) f.fail(p, `must be a list of ${teachers.length} numbers, one per teacher.`);
+    return v.map((w, i) => f.number(w, `${p}[${i}]`, 0));
+  });
+  return {
+    teachers,
+    student: f.modelSource(student, 'student'),
+    ...commonConfig(f, { train: true, eval: false }),
+    plugins: parsePlugins(f, f.get('plugins')),
+    ...(weights !== undefined && { teacherWeights: weights }),
+    training: trainingArguments(f),
+  };
+}
+
+export function registerDistill(program: Command): void {
+  const cmd = program
+    .command('distill')
+    .description('distil a student from frozen teacher(s) with weighted loss plugins; writes checkpoints and the student as an HF folder')
+    .addHelpText('after', [
+      '\nConfig (JSON or YAML): { teacher, student, tokenizer?, numLabels?, data: { train, eval?, maxLength? },',
+      '  plugins: [{ type, name?, weight?, ...options }], teacherWeights?, training: { outputDir, ...TrainingArguments } }',
+      `Plugin types: ${Object.entries(PLUGIN_TYPES).map(([t, p]) => `${t}(${Object.keys(p.options).join(', ')})`).join(', ')}`,
+      'A weight (and logitKd temperature/alpha) may be a schedule: { kind: "linear", from, to, startStep?, endStep? }.',
+    ].join('\n'));
+  addConfigOptions(cmd, FLAGS).action(async (opts: Record<string, unknown>) => {
+    const f = new ConfigFields(configSource(opts, FLAGS));
+    const config = parseDistillConfig(f);
+    const args = config.training;
+    const teachers = await Promise.all(config.teachers.map((t) => loadClassifier(t, { seed: args.seed })));
+    const tokenizer = await loadTokenizer(config.tokenizer, config.teachers[0]!);
+    const student = await loadClassifier(config.student, { seed: args.seed, numLabels: config.numLabels ?? teachers[0]!.config.numLabels });
+    const data = readDataFiles(f, config.data, student, tokenizer);
+
+    const trainer = new DistillationTrainer({
+      model: student, teacher: teachers, plugins: config.plugins, args,
+      trainDataset: data.train!.examples,
+      ...(data.eval && { evalDataset: data.eval.examples }),
+      computeMetrics: classificationMetrics(student.config.numLabels),
+      distillation: { seed: args.seed, ...(config.teacherWeights && { teacherWeights: config.teacherWeights }) },
+    });
+    const loss = config.plugins.map((p) => p.name).join(' + ');
+    console.error(`[distillery] distill: ${teachers.length} teacher(s) → ${student.constructor.name} on ${data.train!.examples.length} ${data.train!.labelled ? 'labelled' : 'unlabelled'} examples, loss ${loss}`);
+    const result = await trainer.train();
+    // The last training log's per-plugin terms (loss/<plugin>[/<part>]), unweighted.
+    const lastLog = trainer.state.logHistory.filter((e) => 'loss' in e).at(-1) ?? {};
+    const terms = Object.fromEntries(Object.entries(lastLog).filter((e): e is [string, number] => e[0].startsWith('loss/') && typeof e[1] === 'number'));
+    const metrics = { ...result.metrics, ...terms, ...(data.eval && (await trainer.evaluate())) };
+    await savePretrainedFolder(student, tokenizer, args.outputDir);
+    writeFileSync(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+    config.plugins.forEach((p) => p.dispose?.());
+    [student, ...teachers].forEach((m) => m.dispose());
+    console.log(`distill: ${result.globalStep} steps, saved the student to ${args.outputDir}\n${formatMetrics(metrics)}`);
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * What the commands load and write: sequence classifiers (from a folder, a hub id or a config
+ * for random init), their tokenizer, the metrics they print, and the HF folder they save.
+ */
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AutoModelForSequenceClassification, AutoTokenizer, withOverrides, type ModelConfig, type ModelForSequenceClassification } from '@distillery/models';
+import { accuracy, argmaxPredictions, f1, mse, type EvalPrediction } from '@distillery/trainer';
+import type { ModelSource } from './config.js';
+
+export type Classifier = ModelForSequenceClassification<ModelConfig>;
+
+/** The files `save_pretrained` writes for a tokenizer, copied next to a saved model. */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
+
+/** A classifier from a folder / hub id (a new head when numLabels differs), or randomly initialised from a config. */
+export async function loadClassifier(source: ModelSource, options: { numLabels?: number; seed: number }): Promise<Classifier> {
+  const { numLabels, seed } = options;
+  if (typeof source === 'string') {
+    return AutoModelForSequenceClassification.fromPretrained(source, { seed, log: (line) => console.error(line), ...(numLabels !== undefined && { numLabels }) });
+  }
+  return AutoModelForSequenceClassification.fromConfig(numLabels === undefined ? source : withOverrides(source, { numLabels }), seed);
+}
+
+/**
+ * The tokenizer `id` names; without one, the model's own when its folder has one (a hub id is
+ * asked for it). Undefined when there is none: pre-tokenized data needs no tokenizer.
+ */
+export async function loadTokenizer(id: string | undefined, model: ModelSource): Promise<AutoTokenizer | undefined> {
+  if (id !== undefined) return AutoTokenizer.fromPretrained(id);
+  if (typeof model !== 'string') return undefined;
+  const local = resolve(model);
+  if (existsSync(local)) return existsSync(join(local, 'tokenizer.json')) ? AutoTokenizer.fromPretrained(local) : undefined;
+  return AutoTokenizer.fromPretrained(model);
+}
+
+/** Accuracy and F1 (binary for two classes, macro beyond), or MSE for regression (numLabels 1). */
+export function classificationMetrics(numLabels: number): (p: EvalPrediction) => Record<string, number> {
+  return (p): Record<string, number> => {
+    if (numLabels === 1) return { mse: mse(p.predictions.map((row) => (row as number[])[0]!), p.labelIds as number[]) };
+    const { predicted, labels } = argmaxPredictions(p);
+    return { accuracy: accuracy(predicted, labels), f1: f1(predicted, labels, { average: numLabels === 2 ? 'binary' : 'macro' }) };
+  };
+}
+
+/** `dir` as an HF folder: config.json + model.safetensors, plus the tokenizer's files when there is one. */
+export async function savePretrainedFolder(model: Classifier, tokenizer: AutoTokenizer | undefined, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await model.savePretrained(dir);
+  if (tokenizer === undefined || resolve(tokenizer.dir) === resolve(dir)) return;
+  for (const file of TOKENIZER_FILES) {
+    if (existsSync(join(tokenizer.dir, file))) copyFileSync(join(tokenizer.dir, file), join(dir, file));
+  }
+}
+
+/** Metrics as aligned `key value` lines, for the terminal. */
+export function formatMetrics(metrics: Record<string, number>): string {
+  const width = Math.max(...Object.keys(metrics).map((k) => k.length));
+  return Object.entries(metrics)
+    .map(([k, v]) => `  ${k.padEnd(width)}  ${Number.isInteger(v) ? v : v.toFixed(4)}`)
+    .join('\n');
+}
+
+/** Longest input the model's position table covers (RoBERTa's positions start after its pad id). */
+export function positionLimit(config: ModelConfig): number {
+  return config.modelType === 'roberta' ? config.maxPositionEmbeddings - (config.padTokenId ?? 0) - 1 : config.maxPositionEmbeddings;
+}

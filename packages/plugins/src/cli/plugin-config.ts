@@ -1,0 +1,105 @@
+/**
+ * The `plugins` list of a distill config: `{type, name?, weight?, ...options}` entries turned into
+ * loss plugins. Each type lists its options and their kinds, so an unknown option or a wrong
+ * value is refused as `plugins[i].<field>` before training starts.
+ */
+import type { LayerMapSpec } from '../losses/layer-map.js';
+import type { LossPlugin } from '../plugin.js';
+import { AttentionPlugin } from '../plugins/attention.js';
+import { CosinePlugin } from '../plugins/cosine.js';
+import { HiddenStatePlugin } from '../plugins/hidden.js';
+import { LogitKdPlugin } from '../plugins/logit-kd.js';
+import { MiniLmPlugin } from '../plugins/minilm.js';
+import { PatientKdPlugin } from '../plugins/patient.js';
+import { TinyBertPlugin } from '../plugins/tinybert.js';
+import type { Schedule } from '../schedule.js';
+import type { ConfigFields } from './config.js';
+
+/** How an option is checked: a value kind, or the allowed strings. */
+type OptionKind = 'schedule' | 'number' | 'int' | 'boolean' | 'layerMap' | readonly string[];
+
+interface PluginType {
+  options: Readonly<Record<string, OptionKind>>;
+  /** Options arrive checked against `options`. */
+  create(options: Record<string, unknown>): LossPlugin;
+}
+
+export const PLUGIN_TYPES: Readonly<Record<string, PluginType>> = {
+  logitKd: { options: { kind: ['kl', 'mse', 'regression'], temperature: 'schedule', alpha: 'schedule' }, create: (o) => new LogitKdPlugin(o) },
+  hiddenState: { options: { layerMap: 'layerMap', includeEmbeddings: 'boolean', maskPadding: 'boolean' }, create: (o) => new HiddenStatePlugin(o) },
+  attention: { options: { layerMap: 'layerMap', target: ['probabilities', 'scores'], maskPadding: 'boolean' }, create: (o) => new AttentionPlugin(o) },
+  tinyBert: { options: { layerMap: 'layerMap', attentionTarget: ['probabilities', 'scores'], temperature: 'number', intermediateSteps: 'int' }, create: (o) => new TinyBertPlugin(o) },
+  miniLm: { options: {}, create: (o) => new MiniLmPlugin(o) },
+  cosine: { options: {}, create: (o) => new CosinePlugin(o) },
+  patientKd: { options: { layerMap: 'layerMap' }, create: (o) => new PatientKdPlugin(o) },
+};
+
+function schedule(f: ConfigFields, v: unknown, path: string): Schedule {
+  if (typeof v === 'number') return f.number(v, path);
+  const o = f.object(v, path);
+  const kind = f.choice(o.kind, `${path}.kind`, ['constant', 'linear']);
+  if (kind === 'constant') {
+    f.keys(o, path, ['kind', 'value']);
+    return { kind, value: f.number(o.value, `${path}.value`) };
+  }
+  f.keys(o, path, ['kind', 'from', 'to', 'startStep', 'endStep']);
+  const startStep = f.optional(o.startStep, `${path}.startStep`, (x, p) => f.int(x, p, 0));
+  const endStep = f.optional(o.endStep, `${path}.endStep`, (x, p) => f.int(x, p, 1));
+  return { kind, from: f.number(o.from, `${path}.from`), to: f.number(o.to, `${path}.to`), ...(startStep !== undefined && { startStep }), ...(endStep !== undefined && { endStep }) };
+}
+
+function layerMap(f: ConfigFields, v: unknown, path: string): LayerMapSpec {
+  const o = f.object(v, path);
+  const kind = f.choice(o.kind, `${path}.kind`, ['uniform', 'last', 'skip', 'explicit']);
+  if (kind === 'uniform' || kind === 'last') {
+    f.keys(o, path, ['kind']);
+    return { kind };
+  }
+  if (kind === 'skip') {
+    f.keys(o, path, ['kind', 'every']);
+    return { kind, every: f.int(o.every, `${path}.every`, 1) };
+  }
+  f.keys(o, path, ['kind', 'map']);
+  // `{"1": 2, "2": 4}` (student: teacher) or `[[1, 2], [2, 4]]`.
+  const pairs: Array<readonly [number, number]> = Array.isArray(o.map)
+    ? o.map.map((pair, i) => {
+        if (!Array.isArray(pair) || pair.length !== 2) f.fail(`${path}.map[${i}]`, 'must be a [student, teacher] pair of layer indices.');
+        return [f.int(pair[0], `${path}.map[${i}][0]`, 0), f.int(pair[1], `${path}.map[${i}][1]`, 0)] as const;
+      })
+    : Object.entries(f.object(o.map, `${path}.map`)).map(([s, t]) => [f.int(Number(s), `${path}.map.${s}`, 0), f.int(t, `${path}.map.${s}`, 0)] as const);
+  return { kind, map: pairs };
+}
+
+function option(f: ConfigFields, kind: OptionKind, v: unknown, path: string): unknown {
+  if (typeof kind !== 'string') return f.choice(v, path, kind);
+  switch (kind) {
+    case 'schedule': return schedule(f, v, path);
+    case 'number': return f.number(v, path);
+    case 'int': return f.int(v, path, 0);
+    case 'boolean': return f.boolean(v, path);
+    case 'layerMap': return layerMap(f, v, path);
+  }
+}
+
+/** The loss plugins of `plugins` (a non-empty list), names unique. */
+export function parsePlugins(f: ConfigFields, v: unknown, path = 'plugins'): LossPlugin[] {
+  const types = Object.keys(PLUGIN_TYPES);
+  if (!Array.isArray(v) || v.length === 0) f.fail(path, `must be a non-empty list of {"type": ..., "weight": ...} entries; types: ${types.join(', ')}.`);
+  const names = new Set<string>();
+  return v.map((entry, i) => {
+    const at = `${path}[${i}]`;
+    const o = f.object(entry, at);
+    const type = PLUGIN_TYPES[f.choice(o.type, `${at}.type`, types)]!;
+    f.keys(o, at, ['type', 'name', 'weight', ...Object.keys(type.options)]);
+    const options: Record<string, unknown> = {};
+    if (o.name !== undefined) options.name = f.string(o.name, `${at}.name`);
+    if (o.weight !== undefined) options.weight = schedule(f, o.weight, `${at}.weight`);
+    for (const [key, kind] of Object.entries(type.options)) {
+      if (o[key] !== undefined) options[key] = option(f, kind, o[key], `${at}.${key}`);
+    }
+    const plugin = type.create(options);
+    if (names.has(plugin.name)) f.fail(`${at}.name`, `"${plugin.name}" is already used by an earlier plugin; give this one another name.`);
+    names.add(plugin.name);
+    return plugin;
+  });
+}
