@@ -1,0 +1,192 @@
+/**
+ * `pnpm bench`: one distillation step, ours against PyTorch on the same machine (issue 7).
+ * For batch 16 × seq 128, vocab 30522 and three teacher → student pairs, per backend: median ms
+ * of the teacher forward, the student forward+backward+AdamW, and the full distillation step
+ * (logit KD + projected hidden MSE + head-averaged attention MSE), tokens/s, peak RSS and
+ * tf.memory() bytes; then bench/torch_step.py with the same spec, and ours/PyTorch per phase.
+ *
+ *   pnpm bench [--backends native,wasm,cpu] [--pairs small,mid,base] [--reps N] [--json FILE]
+ *              [--no-torch] [--leak-steps N] [--bert-base]
+ *
+ * Every (backend, pair) runs in its own worker process (bench/lib/worker.ts), so peak RSS is
+ * that row's alone. Not a test: CI never runs it.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { registerNativeBackend } from '@distillery/native';
+import { runTorch, torchBlas, torchMissing } from './lib/torch.js';
+import { BACKENDS, BATCH, PAIRS, SEQ, VOCAB, type Backend, type Pair, type Row } from './lib/spec.js';
+import { ROW_MARKER, type WorkerJob } from './lib/worker-job.js';
+
+const WORKER = fileURLToPath(new URL('./lib/worker.ts', import.meta.url));
+
+/**
+ * Default repetitions per backend, sized so the default run stays under 10 minutes on 2 cores;
+ * tfjs-cpu runs only the small pair by default (the mid pair alone would take ~10 minutes there).
+ */
+const DEFAULT_REPS: Record<Backend, number> = { native: 5, wasm: 3, cpu: 1 };
+const CPU_DEFAULT_PAIRS = ['small'];
+const TORCH_REPS = 5;
+
+function usage(message: string): never {
+  console.error(`pnpm bench: ${message}\nusage: pnpm bench [--backends ${BACKENDS.join(',')}] [--pairs ${PAIRS.map((p) => p.name).join(',')}] [--reps N] [--json FILE] [--no-torch] [--leak-steps N] [--bert-base]`);
+  process.exit(2);
+}
+
+function listOption<T extends string>(raw: string | undefined, allowed: readonly T[], flag: string): T[] | undefined {
+  if (raw === undefined) return undefined;
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((s) => !(allowed as readonly string[]).includes(s));
+  if (bad.length || !items.length) usage(`${flag} ${raw}: pick from ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+function countOption(raw: string | undefined, flag: string, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) usage(`${flag} ${raw}: expected an integer ≥ ${min}`);
+  return n;
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      backends: { type: 'string' }, pairs: { type: 'string' }, reps: { type: 'string' }, json: { type: 'string' },
+      'no-torch': { type: 'boolean' }, 'leak-steps': { type: 'string' }, 'bert-base': { type: 'boolean' },
+    },
+  }).values;
+} catch (e) {
+  usage((e as Error).message);
+}
+const explicitBackends = listOption(parsed.backends, BACKENDS, '--backends');
+const pairs = (listOption(parsed.pairs, PAIRS.map((p) => p.name), '--pairs') ?? PAIRS.map((p) => p.name)).map((n) => PAIRS.find((p) => p.name === n)!);
+const repsOverride = countOption(parsed.reps, '--reps', 1);
+const leakSteps = countOption(parsed['leak-steps'], '--leak-steps', 0) ?? 50;
+const notes: string[] = [];
+
+/** Backends that can start here; native only when its addon built. wasm and cpu always load. */
+function availableBackends(): Backend[] {
+  const native = registerNativeBackend();
+  if (!native.ok) notes.push(`native backend unavailable: ${native.why}`);
+  return BACKENDS.filter((b) => b !== 'native' || native.ok);
+}
+
+/** Run one job in a fresh process; its log lines pass through, its row comes back. */
+function runWorker(job: WorkerJob): Promise<Row> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, WORKER, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let row: Row | undefined;
+    let stderr = '';
+    let pending = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        if (line.startsWith(ROW_MARKER)) row = JSON.parse(line.slice(ROW_MARKER.length)) as Row;
+        else if (line) console.log(`  ${line}`);
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code, signal) => {
+      if (row) return resolve(row);
+      const last = stderr.trim().split('\n').slice(-3).join(' | ');
+      reject(new Error(`${job.backend}/${job.pair} worker ${signal ?? `exit ${code}`}: ${last || 'no output'}`));
+    });
+  });
+}
+
+const fmt = (x: number | undefined, digits = 0) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits));
+const ratioCell = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(2)}×`);
+
+function printTable(rows: Row[]): void {
+  const header = ['pair', 'backend', 'teacher fwd ms', 'student step ms', 'distill step ms', 'tokens/s', 'peak RSS MiB', 'tf peak MiB', '÷torch fwd', '÷torch student', '÷torch distill'];
+  const body = rows.map((r) => [
+    r.pair, r.backend, fmt(r.teacherForwardMs), fmt(r.studentStepMs), fmt(r.distillStepMs), fmt(r.tokensPerSecond),
+    fmt(r.peakRssMiB), fmt(r.tfPeakMiB), ratioCell(r.ratio?.teacherForward), ratioCell(r.ratio?.studentStep), ratioCell(r.ratio?.distillStep),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i < 2 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const r of body) console.log(line(r));
+}
+
+const started = performance.now();
+const available = availableBackends();
+const backends = explicitBackends ?? available;
+for (const b of backends) if (!available.includes(b)) usage(`--backends ${b}: that backend cannot start here (${notes.join('; ')})`);
+console.log(`distillery bench: batch ${BATCH} × seq ${SEQ}, vocab ${VOCAB}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; node ${process.version}, tfjs ${tf.version.tfjs}`);
+
+const rows: Row[] = [];
+if (parsed['bert-base']) {
+  // The 12-layer check wants the backend without wasm's 4 GiB heap cap; wasm is tried only on request.
+  const target = explicitBackends ?? (available.includes('native') ? ['native' as const] : []);
+  if (!target.length) console.log('bert-base: the native backend is not available, and wasm cannot hold a 12-layer, 768-wide BERT at batch 16 × seq 128 (4 GiB heap); build @distillery/native.');
+  for (const backend of target) {
+    console.log(`bert-base (12L/768H/12 student, batch ${BATCH} × seq ${SEQ}) on ${backend}:`);
+    try {
+      rows.push(await runWorker({ backend, pair: 'bert-base', reps: repsOverride ?? 3, leakSteps: 0 }));
+    } catch (e) {
+      console.log(`  failed: ${(e as Error).message}`);
+    }
+  }
+} else {
+  const leakBackend = backends[0];
+  for (const backend of backends) {
+    const reps = repsOverride ?? DEFAULT_REPS[backend];
+    let runPairs: Pair[] = pairs;
+    if (backend === 'cpu' && !explicitBackends) {
+      runPairs = pairs.filter((p) => CPU_DEFAULT_PAIRS.includes(p.name));
+      const skipped = pairs.filter((p) => !runPairs.includes(p)).map((p) => p.name);
+      if (skipped.length) notes.push(`cpu: skipped ${skipped.join(', ')} by default (tfjs-cpu's ~1 GFLOP/s matMul would blow the 10-minute budget); run them with --backends cpu --pairs ${skipped.join(',')}`);
+    }
+    for (const [i, pair] of runPairs.entries()) {
+      const job: WorkerJob = { backend, pair: pair.name, reps, leakSteps: backend === leakBackend && i === 0 ? leakSteps : 0 };
+      console.log(`running ${backend}/${pair.name} (teacher ${pair.teacher.join('/')} → student ${pair.student.join('/')}, ${reps} reps${job.leakSteps ? `, then ${job.leakSteps} steps for the numTensors check` : ''})`);
+      try {
+        rows.push(await runWorker(job));
+      } catch (e) {
+        notes.push((e as Error).message);
+      }
+    }
+  }
+
+  if (parsed['no-torch']) notes.push('PyTorch twin skipped (--no-torch)');
+  else {
+    const missing = torchMissing();
+    if (missing) notes.push(`PyTorch twin skipped: ${missing}`);
+    else {
+      const blas = torchBlas();
+      console.log(`running PyTorch twin (bench/torch_step.py, ${TORCH_REPS} reps, BLAS: ${blas})`);
+      const torch = runTorch(pairs, TORCH_REPS);
+      for (const r of rows) {
+        const t = torch.rows.find((x) => x.pair === r.pair);
+        if (t) r.ratio = { teacherForward: r.teacherForwardMs / t.teacherForwardMs, studentStep: r.studentStepMs / t.studentStepMs, distillStep: r.distillStepMs / t.distillStepMs };
+      }
+      rows.push(...torch.rows);
+      notes.push(`PyTorch ${torch.version ?? '?'} with ${blas}, 2 threads`);
+    }
+  }
+  rows.sort((a, b) => pairs.findIndex((p) => p.name === a.pair) - pairs.findIndex((p) => p.name === b.pair));
+}
+
+console.log('');
+printTable(rows);
+for (const r of rows) {
+  if (r.leakCheck) {
+    const { steps, before, after } = r.leakCheck;
+    console.log(`numTensors across ${steps} distill steps (${r.backend}/${r.pair}): ${before} → ${after} (${after === before ? 'no growth' : `GREW by ${after - before}`})`);
+  }
+}
+for (const n of notes) console.log(`note: ${n}`);
+console.log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
+if (parsed.json) {
+  writeFileSync(parsed.json, JSON.stringify({ batch: BATCH, seq: SEQ, vocab: VOCAB, tfjs: tf.version.tfjs, node: process.version, cpus: cpus().length, rows, notes }, null, 2));
+  console.log(`rows written to ${parsed.json}`);
+}
+if (rows.some((r) => r.leakCheck && r.leakCheck.after !== r.leakCheck.before)) process.exitCode = 1;
