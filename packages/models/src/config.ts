@@ -93,6 +93,10 @@ const activation: Parser<Activation> = (v, k, f) => {
   if (typeof v === 'string' && (ACTIVATIONS as readonly string[]).includes(v)) return v as Activation;
   throw new DistilleryModelsError('UNKNOWN_ACTIVATION', `${f}: "${k}" is ${JSON.stringify(v)}, which this port does not implement; use one of ${ACTIVATIONS.join(', ')}.`);
 };
+/** `num_labels` alone makes us generate LABEL_i names: cap it so a one-line config cannot demand millions of them. */
+const MAX_GENERATED_LABELS = 1 << 20;
+const labelCount: Parser<number> = (v, k, f) =>
+  Number.isSafeInteger(v) && (v as number) > 0 && (v as number) <= MAX_GENERATED_LABELS ? (v as number) : invalid(f, k, v, `a positive integer up to ${MAX_GENERATED_LABELS} (list a larger label set in id2label)`);
 const absolute: Parser<'absolute'> = (v, k, f) => (v === 'absolute' ? v : invalid(f, k, v, '"absolute" (relative position embeddings are not ported)'));
 
 const BERT_LIKE = (vocabSize: number, padTokenId: number): FieldTable<BertLikeFields> => ({
@@ -178,7 +182,7 @@ function parseLabels(raw: Record<string, unknown>, file: string): { id2label: Re
     id2label = Object.fromEntries(entries);
     if (raw.num_labels !== undefined && raw.num_labels !== entries.length) invalid(file, 'num_labels', raw.num_labels, `equal to the ${entries.length} entries of id2label`);
   } else {
-    id2label = defaultLabels(raw.num_labels === undefined ? 2 : posInt(raw.num_labels, 'num_labels', file));
+    id2label = defaultLabels(raw.num_labels === undefined ? 2 : labelCount(raw.num_labels, 'num_labels', file));
   }
   const label2id = Object.fromEntries(Object.entries(id2label).map(([i, name]) => [name, Number(i)]));
   return { id2label, label2id, numLabels: Object.keys(id2label).length };
@@ -235,8 +239,9 @@ export function createConfig<T extends ModelType>(modelType: T, overrides: Parti
  * as HF's `from_pretrained(..., num_labels=n)` does.
  */
 export function withOverrides<C extends ModelConfig>(config: C, overrides: Partial<Omit<C, 'modelType'>>): C {
-  const labels = overrides.numLabels !== undefined && overrides.id2label === undefined ? { id2label: defaultLabels(overrides.numLabels) } : {};
-  return parseConfig(configToJSON({ ...config, ...overrides, ...labels } as C), `<${config.modelType} config overrides>`) as C;
+  const source = `<${config.modelType} config overrides>`;
+  const labels = overrides.numLabels !== undefined && overrides.id2label === undefined ? { id2label: defaultLabels(labelCount(overrides.numLabels, 'numLabels', source)) } : {};
+  return parseConfig(configToJSON({ ...config, ...overrides, ...labels } as C), source) as C;
 }
 
 /** Write a config back as HF's `config.json` object (snake_case keys, unknown keys preserved). */

@@ -36,6 +36,7 @@ export type { TinyBertPluginOptions, TinyBertStage } from './plugins/tinybert.js
 export { TeacherCache } from './teacher-cache.js';
 export type { TeacherCacheOptions } from './teacher-cache.js';
 export { checkVocab } from './vocab.js';
+export { checkLabels } from './labels.js';
 export { DistillationObjective, probeShape } from './objective.js';
 export type { DistillBatch, DistillForwardOptions, DistillModel, DistillationOptions, ObjectiveResult } from './objective.js';
 export { DistillationTrainer, LossPluginSet } from './distillation-trainer.js';

@@ -8,6 +8,7 @@ import { DistilleryPluginsError } from './errors.js';
 import type { DistillOutputs, LossPlugin, ModelShape, OutputRequest, ParameterSource, Progress } from './plugin.js';
 import { scheduleValue } from './schedule.js';
 import { TeacherCache, type TeacherCacheOptions } from './teacher-cache.js';
+import { checkLabels } from './labels.js';
 import { checkVocab } from './vocab.js';
 
 /** A batch as the models take it (docs/design.md `ModelInputs`). */
@@ -95,6 +96,8 @@ export class DistillationObjective {
   /** Check the pair, learn the shapes and let plugins build maps and projections. Call once. */
   setup(student: DistillModel): void {
     for (const teacher of this.teachers) checkVocab(student, teacher);
+    // Label sets matter only where logits are compared (hidden-state-only distillation may pair any heads).
+    if (this.plugins.some((p) => p.requires({ step: 0, maxSteps: 1 }).logits)) for (const teacher of this.teachers) checkLabels(student, teacher);
     this.studentShape = probeShape(student);
     const teacherShape = probeShape(this.teachers[0]!);
     this.plugins.forEach((p, i) => p.setup?.({ student: this.studentShape!, teacher: teacherShape, seed: this.seed + 101 * i }));

@@ -89,12 +89,15 @@ function invalid(field: string, message: string): never {
   throw new DistilleryTrainerError('ARGS_INVALID', `TrainingArguments.${field}: ${message}`);
 }
 
+/** A value as the user wrote it: a string keeps its quotes, so "5e-5" does not read as a number. */
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
 function positiveInt(field: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) invalid(field, `must be a positive integer, got ${v}; pass e.g. ${field}: 1.`);
+  if (!Number.isInteger(v) || v < 1) invalid(field, `must be a positive integer, got ${show(v)}; pass e.g. ${field}: 1.`);
 }
 
 function finiteAtLeast(field: string, v: number, min: number, hint: string): void {
-  if (!Number.isFinite(v) || v < min) invalid(field, `must be a finite number >= ${min}, got ${v}; ${hint}.`);
+  if (!Number.isFinite(v) || v < min) invalid(field, `must be a finite number >= ${min}, got ${show(v)}; ${hint}.`);
 }
 
 function oneOf<T extends string>(field: string, v: T, allowed: readonly T[]): void {

@@ -58,7 +58,7 @@ export class ExampleValidator {
       throw new DistilleryTrainerError('DATASET_INVALID', `${at}.${field}: ${msg}`);
     };
     if (typeof e !== 'object' || e === null) fail('', `must be an object {inputIds, label?}, got ${typeof e}.`);
-    if (e.text !== undefined && typeof e.text !== 'string') fail('text', `must be a string, got ${typeof e.text}.`);
+    if (e.text !== undefined && typeof e.text !== 'string') fail('text', `must be a string, got ${typeof e.text}; keep the source text as a string, or drop the field.`);
     if (!Array.isArray(e.inputIds) || e.inputIds.length === 0) fail('inputIds', 'must be a non-empty array of token ids; tokenize the text first.');
     const len = e.inputIds.length;
     const ints = (field: 'inputIds' | 'attentionMask' | 'tokenTypeIds', v: readonly number[] | undefined): void => {
@@ -78,7 +78,7 @@ export class ExampleValidator {
     this.kind ??= kind;
     if (kind !== this.kind) fail(field, `is ${kind === 'none' ? 'missing' : `a ${kind} label`} but earlier examples have ${this.kind === 'none' ? 'no label' : `${this.kind} labels`}; use one label type for the whole dataset.`);
     const checkClass = (x: number, where: string, ignorable: boolean): void => {
-      if (typeof x !== 'number' || !Number.isFinite(x)) fail(where, `must be a finite number, got ${String(x)}.`);
+      if (typeof x !== 'number' || !Number.isFinite(x)) fail(where, `must be a class id (or a float for regression), got ${JSON.stringify(x) ?? String(x)}; map label names to ids with the model config's label2id.`);
       if (ignorable && x === -100) return;
       if (this.numLabels !== undefined && this.numLabels > 1 && !(Number.isInteger(x) && x >= 0 && x < this.numLabels)) {
         fail(where, `${x} is outside 0..${this.numLabels - 1} (the model has numLabels=${this.numLabels}); fix the label or the model's numLabels.`);
