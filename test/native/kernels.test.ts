@@ -121,6 +121,14 @@ describe.skipIf(!registration.ok)('native backend kernels equal cpu', () => {
     }
   });
 
+  it('float32 tensors cast from bool/int32 (which keep their Uint8Array/Int32Array values on cpu)', async () => {
+    const mask = (x: tf.Tensor) => tf.cast(tf.greater(x, 0), 'float32');
+    await expectSame([{ shape: [6, 5] }, { shape: [5] }], (a, b) => tf.mul(mask(a!), b!), 0);
+    await expectSame([{ shape: [6, 5] }], (a) => tf.sum(mask(a!), -1), 0);
+    await expectSame([{ shape: [6, 5], dtype: 'int32' }], (a) => tf.transpose(tf.cast(a!, 'float32')), 0);
+    await expectSame([{ shape: [6, 5], dtype: 'int32' }, { shape: [5, 2] }], (a, b) => tf.matMul(tf.cast(a!, 'float32'), b!), 1e-6);
+  });
+
   it('binary ops: int32 stays on the cpu kernel', async () => {
     await expectSame([{ shape: [3, 4], dtype: 'int32' }, { shape: [4], dtype: 'int32' }], (a, b) => tf.add(a!, b!), 0);
   });

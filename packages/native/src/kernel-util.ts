@@ -15,11 +15,17 @@ export interface NativeKernel {
   run(addon: NativeAddon, args: NativeKernelArgs): tf.TensorInfo | tf.TensorInfo[] | undefined;
 }
 
-/** The Float32Array behind a float32 tensor; undefined for other dtypes (those stay on the cpu kernel). */
+/**
+ * The values of a float32 tensor as a Float32Array; undefined for other dtypes (those stay on
+ * the cpu kernel). The cpu backend's Cast from bool/int32 to float32 shares the source's
+ * Uint8Array/Int32Array under the new dtype, so those are converted (a copy, never written back).
+ */
 export function f32(backend: MathBackendCPU, t: tf.TensorInfo | undefined): Float32Array | undefined {
   if (t === undefined || t.dtype !== 'float32') return undefined;
   const values = backend.data.get(t.dataId).values;
-  return values instanceof Float32Array ? values : undefined;
+  if (values instanceof Float32Array) return values;
+  if (values instanceof Int32Array || values instanceof Uint8Array) return Float32Array.from(values);
+  return undefined;
 }
 
 /** Same as f32 for int32 tensors (indices). */

@@ -28,7 +28,8 @@ function transpose(addon: NativeAddon, { inputs, backend, attrs }: NativeKernelA
   const x = inputs.x!;
   const { perm } = attrs as unknown as tf.TransposeAttrs;
   const values = backend.data.get(x.dataId).values;
-  if (!(values instanceof Float32Array || values instanceof Int32Array) || (x.dtype !== 'float32' && x.dtype !== 'int32')) return undefined;
+  // Only the dtype's own array type (a cast may leave a float32 tensor holding ints: cpu handles that).
+  if (!((x.dtype === 'float32' && values instanceof Float32Array) || (x.dtype === 'int32' && values instanceof Int32Array))) return undefined;
   const plan = transposePlan(x.shape, perm);
   if (plan.shape.length > MAX_RANK) return undefined;
   const out = values instanceof Float32Array ? new Float32Array(values.length) : new Int32Array(values.length);
