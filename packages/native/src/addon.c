@@ -21,6 +21,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"transpose", NULL, transpose, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gather", NULL, gather, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scatterAdd", NULL, scatter_add, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -37,6 +37,14 @@ export interface NativeAddon {
   gather(x: Float32Array, indices: Int32Array, out: Float32Array, outer: number, axis: number, inner: number): number;
   /** out[indices[i], :] += rows[i, :]; duplicates sum, indices outside out's rows are skipped. */
   scatterAdd(rows: Float32Array, indices: Int32Array, out: Float32Array): void;
+  /**
+   * One AdamW step over equal-length arrays into fresh outputs. scalars (float32):
+   * [b1, 1-b1, b2, 1-b2, sqrt(bc2), eps, lr/bc1, 1-lr·decay]; `decay` says whether to apply the last.
+   */
+  adamw(
+    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, scalars: Float32Array, decay: boolean,
+  ): void;
 }
 
 /** Operation codes; order matches the C enums in src/elementwise.c. */

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { FUSED_ADAMW, fusedAdamWKernel } from './adamw.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import type { NativeKernel, NativeKernelArgs } from './kernel-util.js';
 import { elementwiseKernels } from './elementwise.js';
@@ -54,5 +55,7 @@ export function registerNativeBackend(): NativeRegistration {
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
   for (const config of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...config, backendName: NATIVE_BACKEND });
   for (const kernel of nativeKernels) override(addon, kernel);
+  // Kernels only this backend has (no cpu twin): callers check tf.getKernel before using them.
+  tf.registerKernel({ kernelName: FUSED_ADAMW, backendName: NATIVE_BACKEND, kernelFunc: (args) => fusedAdamWKernel(addon, args as NativeKernelArgs) });
   return (registration = { ok: true, threads: addon.threads(), kernels: nativeKernels.map((k) => k.kernelName) });
 }

@@ -1,3 +1,4 @@
+export { FUSED_ADAMW, fusedAdamW, type FusedAdamWAttrs } from './adamw.js';
 export { BINARY_OPS, UNARY_OPS, loadAddon, type AddonLoad, type NativeAddon } from './addon.js';
 export { NATIVE_BACKEND, nativeKernels, registerNativeBackend, type NativeRegistration } from './backend.js';
 export { broadcastPlan, type BroadcastPlan } from './elementwise.js';

@@ -13,5 +13,6 @@ napi_value softmax(napi_env env, napi_callback_info info);
 napi_value transpose(napi_env env, napi_callback_info info);
 napi_value gather(napi_env env, napi_callback_info info);
 napi_value scatter_add(napi_env env, napi_callback_info info);
+napi_value adamw(napi_env env, napi_callback_info info);
 
 #endif
