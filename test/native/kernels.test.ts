@@ -104,6 +104,7 @@ describe.skipIf(!registration.ok)('native backend kernels equal cpu', () => {
     await expectSame([...ab, { shape: [5] }], (a, b, bias) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeB: true, bias }), 1e-5);
     await expectSame([...ab, { shape: [9, 5] }], (a, b, bias) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeB: true, bias, activation: 'relu' }), 1e-5);
     await expectSame([...ab, { shape: [1, 5] }], (a, b, bias) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeB: true, bias, activation: 'elu' }), 1e-5);
+    await expectSame([...ab, { shape: [1, 1, 5] }], (a, b, bias) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeB: true, bias }), 1e-5); // bias adds a dim
     await expectSame(ab, (a, b) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeB: true, activation: 'leakyrelu', leakyreluAlpha: 0.3 }), 1e-5);
     await expectSame([...ab, { shape: [5] }], (a, b, alpha) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeB: true, activation: 'prelu', preluActivationWeights: alpha }), 1e-5);
     await expectSame([{ shape: [3, 9, 6] }, { shape: [3, 6, 5] }, { shape: [5] }], (a, b, bias) => tf.fused.matMul({ a: a as tf.Tensor3D, b: b as tf.Tensor3D, bias, activation: 'sigmoid' }), 1e-5);

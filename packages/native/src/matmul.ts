@@ -38,13 +38,8 @@ export function batchOffsets(outBatch: readonly number[], inBatch: readonly numb
   return offsets;
 }
 
-interface Product {
-  out: tf.TensorInfo;
-  n: number;
-}
-
 /** op(a)·op(b) (+ bias row when given), or undefined when these inputs stay on the cpu kernel. */
-function product(addon: NativeAddon, backend: MathBackendCPU, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: Float32Array): Product | undefined {
+function product(addon: NativeAddon, backend: MathBackendCPU, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: Float32Array): tf.TensorInfo | undefined {
   const av = f32(backend, a);
   const bv = f32(backend, b);
   if (!av || !bv || a.shape.length < 2 || b.shape.length < 2) return undefined;
@@ -62,12 +57,12 @@ function product(addon: NativeAddon, backend: MathBackendCPU, a: tf.TensorInfo, 
   const bOff = batchOffsets(outBatch, bBatch, k * n);
   const out = new Float32Array(aOff.length * m * n); // [batch, m, n]
   addon.gemm(av, aOff, bv, bOff, out, m, n, k, transposeA, transposeB, bias ?? null);
-  return { out: backend.makeTensorInfo([...outBatch, m, n], 'float32', out), n };
+  return backend.makeTensorInfo([...outBatch, m, n], 'float32', out);
 }
 
 function batchMatMul(addon: NativeAddon, { inputs, backend, attrs }: NativeKernelArgs): tf.TensorInfo | undefined {
   const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
-  return product(addon, backend, inputs.a!, inputs.b!, transposeA, transposeB)?.out;
+  return product(addon, backend, inputs.a!, inputs.b!, transposeA, transposeB);
 }
 
 // _FusedMatMul's activation names → the kernel that applies each (as the cpu backend's applyActivation).
@@ -81,13 +76,15 @@ function fusedMatMul(addon: NativeAddon, args: NativeKernelArgs): tf.TensorInfo 
   const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as unknown as tf._FusedMatMulAttrs;
   const activationKernel = activation === 'linear' ? undefined : ACTIVATION_KERNELS[activation];
   if (activation !== 'linear' && activationKernel === undefined) return undefined;
-  // A bias that is one row ([n], [1, n], ...) rides in sgemm; any other shape is added after.
+  // A bias that is one row ([n], [1, n], ...) and adds no leading dims rides in sgemm; any other
+  // shape is added after, with the Add kernel's broadcasting.
   const biasValues = f32(backend, bias);
   const nOut = b!.shape[transposeB ? b!.shape.length - 2 : b!.shape.length - 1];
-  const rowBias = biasValues && bias!.shape.at(-1) === nOut && biasValues.length === nOut ? biasValues : undefined;
-  const p = product(addon, backend, a!, b!, transposeA, transposeB, rowBias);
-  if (!p) return undefined;
-  let current = p.out;
+  const outRank = Math.max(a!.shape.length, b!.shape.length);
+  const isRow = biasValues && bias!.shape.at(-1) === nOut && biasValues.length === nOut && bias!.shape.length <= outRank;
+  const rowBias = isRow ? biasValues : undefined;
+  let current = product(addon, backend, a!, b!, transposeA, transposeB, rowBias);
+  if (!current) return undefined;
   if (bias && !rowBias) {
     const added = runKernel(tf.Add, { inputs: { a: current, b: bias }, backend });
     backend.disposeIntermediateTensorInfo(current);
