@@ -30,22 +30,64 @@ export function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
   return tf.fused.matMul({ a: x, b: l.weight as tf.Tensor2D, transposeB: true, bias: l.bias }) as tf.Tensor2D;
 }
 
+/**
+ * (x - μ) / sqrt(var + eps) · γ + β over the last axis, biased variance as torch. The backward
+ * is written out (dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · γ): tfjs's autodiff of the
+ * forward runs ~2× the full-size kernels and saves (copies, on wasm) every intermediate.
+ */
 export function layerNorm<T extends tf.Tensor>(x: T, ln: LayerNorm): T {
-  // Biased variance, as torch: (x - μ) / sqrt(var + eps) · γ + β.
-  const centered = tf.sub(x, tf.mean(x, -1, true));
-  const variance = tf.mean(tf.square(centered), -1, true);
-  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, ln.eps))), ln.weight), ln.bias) as T;
+  const norm = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const centered = tf.sub(input, tf.mean(input, -1, true)); // [..., H]
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), ln.eps)); // [..., 1]
+    const xhat = tf.mul(centered, rstd); // [..., H]
+    save([xhat, rstd, gamma]);
+    return {
+      value: tf.add(tf.mul(xhat, gamma), beta),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, r, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const h = xh.shape[xh.rank - 1]!;
+        const rows = tf.reshape(dy, [-1, h]); // [rows, H]: γ and β collect over every row
+        const dxhat = tf.mul(dy, g);
+        const dx = tf.mul(tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xh, tf.mean(tf.mul(dxhat, xh), -1, true))), r);
+        return [dx, tf.sum(tf.mul(rows, tf.reshape(xh, [-1, h])), 0), tf.sum(rows, 0)];
+      },
+    };
+  });
+  return norm(x, ln.weight, ln.bias) as T;
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * Exact erf GELU, x·Φ(x) with Φ(x) = 0.5·(1 + erf(x/√2)), and its derivative Φ(x) + x·φ(x)
+ * written out from the saved Φ: half the kernels of autodiff through erf, on the widest
+ * activation of the layer ([N, intermediate]).
+ */
+function geluErf<T extends tf.Tensor>(x: T): T {
+  const gelu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const cdf = tf.add(tf.mul(tf.erf(tf.mul(input, Math.SQRT1_2)), 0.5), 0.5);
+    save([input, cdf]);
+    return {
+      value: tf.mul(input, cdf),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [v, phi] = saved as [tf.Tensor, tf.Tensor];
+        const pdf = tf.mul(tf.exp(tf.mul(tf.square(v), -0.5)), INV_SQRT_2PI); // φ(x)
+        return tf.mul(dy, tf.add(phi, tf.mul(v, pdf)));
+      },
+    };
+  });
+  return gelu(x) as T;
+}
 
 /** HF `ACT2FN[name]`. */
 export function activation<T extends tf.Tensor>(name: Activation, x: T): T {
   switch (name) {
     case 'gelu':
     case 'gelu_python':
-      // Exact erf GELU: 0.5·x·(1 + erf(x/√2)).
-      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T;
+      return geluErf(x);
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
     case 'gelu_fast': {
