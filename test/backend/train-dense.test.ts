@@ -31,12 +31,12 @@ function train(steps: number): { losses: number[]; tensorsPerStep: number[] } {
 }
 
 describe('2-layer dense net', () => {
-  it.for<BackendName>(['wasm', 'cpu', 'tensorflow'])('loss falls on %s', async (backend, ctx) => {
+  it.for<BackendName>(['wasm', 'cpu', 'native', 'tensorflow'])('loss falls on %s', async (backend, ctx) => {
     try {
       await initBackend({ backend, log: false });
     } catch (e) {
-      // Only the optional native backend may be missing; wasm and cpu must always start.
-      if (backend === 'tensorflow' && e instanceof DistilleryTrainerError && e.code === 'BACKEND_UNAVAILABLE') ctx.skip();
+      // Only the optional backends (tfjs-node, the OpenBLAS addon) may be missing; wasm and cpu must always start.
+      if ((backend === 'tensorflow' || backend === 'native') && e instanceof DistilleryTrainerError && e.code === 'BACKEND_UNAVAILABLE') ctx.skip();
       throw e;
     }
     expect(tf.getBackend()).toBe(backend);
