@@ -119,6 +119,9 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     info = { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', threads: 1, reason: want ? 'requested' : skipped.join('; ') };
   }
   await tf.ready();
+  // The cpu backend (and native, derived from it) prints a "install tfjs-node" banner on first use;
+  // the line below already says which backend runs and why, so silence tfjs's warnings.
+  tf.env().set('PROD', true);
   current = info;
   const log = options.log ?? true;
   if (log) {
