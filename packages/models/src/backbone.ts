@@ -72,9 +72,18 @@ export class EncoderBackbone implements Backbone {
     if (highest >= maxPositions) {
       throw new DistilleryModelsError('INPUT_INVALID', `inputs.inputIds: sequence length ${inputs.seqLen} needs position id ${highest}, beyond max_position_embeddings (${maxPositions}); truncate the inputs to fit.`);
     }
-    let sum = tf.add(embeddingLookup(word, inputs.ids), embeddingLookup(position, tf.tensor1d(positions, 'int32'))); // [N, E]
-    if (tokenType) sum = tf.add(sum, embeddingLookup(tokenType, inputs.tokenTypes ?? tf.zeros([inputs.ids.shape[0]], 'int32')));
-    return ctx.dropout(layerNorm(sum as tf.Tensor2D, ln), this.parts.embeddingDropout);
+    const { batch: b, seqLen: s } = inputs;
+    const perToken = (t: tf.Tensor2D) => tf.reshape(t, [b, s, -1]); // [N, E] -> [B, S, E]
+    // When every row reads positions 0..S-1 (BERT) and no token types are given, the same table
+    // rows repeat down the batch: one slice broadcast over it replaces a gather and a scatter-add.
+    const samePositions = positions.every((p, i) => p === i % s) && (position.paddingIdx === null || position.paddingIdx >= s);
+    const positional = samePositions ? tf.slice(position.weight, [0, 0], [s, -1]) : perToken(embeddingLookup(position, tf.tensor1d(positions, 'int32'))); // [S, E] | [B, S, E]
+    let sum = tf.add(perToken(embeddingLookup(word, inputs.ids)), positional); // [B, S, E]
+    if (tokenType) {
+      const types = inputs.tokenTypes || tokenType.paddingIdx === 0 ? perToken(embeddingLookup(tokenType, inputs.tokenTypes ?? tf.zeros([b * s], 'int32'))) : tf.slice(tokenType.weight, [0, 0], [1, -1]); // [B, S, E] | [1, E]
+      sum = tf.add(sum, types);
+    }
+    return ctx.dropout(layerNorm(tf.reshape(sum, [b * s, -1]) as tf.Tensor2D, ln), this.parts.embeddingDropout); // [N, E]
   }
 
   forward(inputs: EncoderInputs, ctx: ForwardContext, want: OutputRequest): BaseModelOutput {

@@ -25,7 +25,8 @@ export interface Embedding {
   paddingIdx: number | null;
 }
 
-export function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
+/** `x @ Wᵀ + b`; takes any weight tensors, so a caller can pass a rescaled view of a Linear. */
+export function linear(x: tf.Tensor2D, l: { weight: tf.Tensor; bias?: tf.Tensor }): tf.Tensor2D {
   // [N, in] @ [out, in]ᵀ -> [N, out]; fused so the bias add costs no extra pass.
   return tf.fused.matMul({ a: x, b: l.weight as tf.Tensor2D, transposeB: true, bias: l.bias }) as tf.Tensor2D;
 }

@@ -64,15 +64,18 @@ function splitHeads(x: tf.Tensor2D, b: number, s: number, heads: number): tf.Ten
   return tf.transpose(tf.reshape(x, [b, s, heads, -1]), [0, 2, 1, 3]);
 }
 
-function transformerLayer(x: tf.Tensor2D, maskBias: tf.Tensor4D, w: TransformerLayerWeights, spec: EncoderSpec, ctx: ForwardContext, b: number, s: number): LayerResult {
+function transformerLayer(x: tf.Tensor2D, maskBias: tf.Tensor4D | undefined, w: TransformerLayerWeights, spec: EncoderSpec, ctx: ForwardContext, b: number, s: number): LayerResult {
   const hidden = x.shape[1];
-  const headDim = hidden / spec.numHeads;
-  // Scaling q before QKᵀ is the same product and touches [B,h,S,hd] instead of [B,h,S,S].
-  const q = splitHeads(tf.mul(linear(x, w.query), 1 / Math.sqrt(headDim)) as tf.Tensor2D, b, s, spec.numHeads); // [B, h, S, hd]
-  const k = splitHeads(linear(x, w.key), b, s, spec.numHeads); // [B, h, S, hd]
-  const v = splitHeads(linear(x, w.value), b, s, spec.numHeads); // [B, h, S, hd]
-  const scores = tf.matMul(q, k, false, true) as tf.Tensor4D; // [B, h, S, S], pre-mask
-  const probs = tf.softmax(tf.add(scores, maskBias)); // masked keys get exactly 0
+  const heads = spec.numHeads;
+  // 1/√hd folded into the query weights: the same product, scaling [H, H] instead of [B·S, H] both ways.
+  const scale = 1 / Math.sqrt(hidden / heads);
+  const query = { weight: tf.mul(w.query.weight, scale), ...(w.query.bias ? { bias: tf.mul(w.query.bias, scale) } : {}) };
+  const q = splitHeads(linear(x, query), b, s, heads); // [B, h, S, hd]
+  // Kᵀ straight from the projection, one transpose: a transposed batched matMul would transpose again (wasm).
+  const kT = tf.transpose(tf.reshape(linear(x, w.key), [b, s, heads, -1]), [0, 2, 3, 1]); // [B, h, hd, S]
+  const v = splitHeads(linear(x, w.value), b, s, heads); // [B, h, S, hd]
+  const scores = tf.matMul(q, kT) as tf.Tensor4D; // [B, h, S, S], pre-mask
+  const probs = tf.softmax(maskBias ? tf.add(scores, maskBias) : scores); // masked keys get exactly 0
   const context = tf.matMul(ctx.dropout(probs, spec.attentionDropout), v); // [B, h, S, hd]
   const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b * s, hidden]) as tf.Tensor2D; // [B·S, H]
   const attended = ctx.dropout(linear(merged, w.attentionOutput), spec.attentionOutputDropout);
@@ -88,7 +91,8 @@ function transformerLayer(x: tf.Tensor2D, maskBias: tf.Tensor4D, w: TransformerL
  */
 export function runEncoder(x: tf.Tensor2D, mask: tf.Tensor2D, layers: TransformerLayerWeights[][], spec: EncoderSpec, ctx: ForwardContext, want: OutputRequest): EncoderOutput {
   const [b, s] = mask.shape;
-  const maskBias = attentionMaskBias(mask);
+  // No padding in the batch: adding an all-zero bias to every [B, h, S, S] map would change nothing.
+  const maskBias = mask.dataSync().every((m) => m === 1) ? undefined : attentionMaskBias(mask);
   const as3d = (t: tf.Tensor2D): tf.Tensor3D => tf.reshape(t, [b, s, t.shape[1]]);
   const hiddenStates: tf.Tensor3D[] = [];
   const attentions: tf.Tensor4D[] = [];
