@@ -3,15 +3,18 @@
  * and a run whose disk fills up while it writes a checkpoint. Either way the newest complete
  * checkpoint survives, nothing half-written is left, and resuming finishes bit-identical to an
  * uninterrupted run. (SIGKILL during the checkpoint write itself: test/trainer/crash.test.ts.)
+ * Plus savePretrained on a full disk, in process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DistilleryModelsError } from '@distillery/models';
 import { initBackend, listCheckpoints, readCheckpoint } from '@distillery/trainer';
 import * as tf from '@tensorflow/tfjs';
+import { armDiskQuota } from './helpers/disk-quota.js';
 import { MAX_STEPS, faultModel, faultTrainer, snapshot } from './helpers/fault-run.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -30,7 +33,9 @@ interface ChildResult {
 /** Run the child; SIGKILL it as soon as its stdout shows `killOn`. */
 function runChild(mode: 'kill-mid-step' | 'disk-full', outputDir: string, killOn?: string): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['--conditions=distillery-source', CHILD, mode, outputDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // node with tsx's loader, not the tsx CLI: the CLI runs the script in a grandchild, which a SIGKILL
+    // of the CLI would orphan (still training, still writing into outputDir).
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=distillery-source', CHILD, mode, outputDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -108,5 +113,28 @@ describe('faults during training', () => {
 
     // Space freed again: resuming from checkpoint-2 finishes exactly like the uninterrupted run.
     expectSameWeights(await resume(outputDir, 2));
+  });
+
+  it('savePretrained on a full disk: typed WRITE_FAILED, the previous save intact, no temp file', async () => {
+    const dir = join(scratch, 'saved');
+    const model = faultModel();
+    await model.savePretrained(dir);
+    const before = readFileSync(join(dir, 'model.safetensors'));
+    model.namedParameters().get('classifier.bias')!.assign(tf.ones([2]));
+    const restore = armDiskQuota(before.length / 2);
+    let thrown: unknown;
+    try {
+      await model.savePretrained(dir);
+    } catch (e) {
+      thrown = e;
+    } finally {
+      restore();
+    }
+    expect(thrown).toBeInstanceOf(DistilleryModelsError);
+    expect(thrown).toMatchObject({ code: 'WRITE_FAILED', cause: { code: 'ENOSPC' } });
+    expect((thrown as Error).message).toContain(join(dir, 'model.safetensors'));
+    expect(readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors']);
+    expect(readFileSync(join(dir, 'model.safetensors')).equals(before)).toBe(true);
+    model.dispose();
   });
 });

@@ -26,7 +26,8 @@ export type ModelsErrorCode =
   | 'HUB_NOT_FOUND'
   | 'INPUT_INVALID'
   | 'UNKNOWN_PARAMETER'
-  | 'LABELS_INVALID';
+  | 'LABELS_INVALID'
+  | 'WRITE_FAILED';
 
 export class DistilleryModelsError extends Error {
   override readonly name = 'DistilleryModelsError';

@@ -5,7 +5,7 @@
  * exactly HF's key set, and `fromPretrained`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configToJSON, loadConfig, withOverrides, type ModelConfig } from './config.js';
 import { DistilleryModelsError } from './errors.js';
@@ -224,8 +224,14 @@ function reportLoading(cls: string, file: string, info: LoadingInfo, log: boolea
 
 async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (cause) {
+    // A full disk or a read-only folder: leave no half-written temp file next to the model.
+    await rm(tmp, { force: true });
+    throw new DistilleryModelsError('WRITE_FAILED', `${path}: could not write (${(cause as Error).message}); check free disk space and permissions of the folder.`, { cause });
+  }
 }
 
 /** hiddenStates / attentions / attentionScores of a backbone output, only those present. */

@@ -18,7 +18,8 @@ function toBytes(data: Data): Uint8Array {
   return typeof data === 'string' ? Buffer.from(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-export function armDiskQuota(bytes: number): void {
+/** Arm the budget; returns the function that puts the real fs functions back. */
+export function armDiskQuota(bytes: number): () => void {
   let left = bytes;
   /** The part of `data` that still fits, and whether the disk is full after it. */
   const fit = (data: Data): { part: Uint8Array; full: boolean } => {
@@ -40,6 +41,11 @@ export function armDiskQuota(bytes: number): void {
     if (full) throw enospc('write');
   }) as typeof fs.promises.writeFile;
   syncBuiltinESMExports();
+  return () => {
+    fs.writeFileSync = writeFileSync;
+    fs.promises.writeFile = writeFile;
+    syncBuiltinESMExports();
+  };
 }
 
 /** Total size of the files in a folder tree. */
