@@ -8,7 +8,7 @@
  */
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs';
-import { createConfig, createModel } from '@distillery/models';
+import { AutoModelForSequenceClassification, createConfig } from '@distillery/models';
 import { initBackend, type BackendName } from '@distillery/trainer';
 
 const [backend = 'native', layers = '2', hidden = '256', heads = '4'] = process.argv.slice(2);
@@ -17,7 +17,7 @@ await initBackend({ backend: backend as BackendName });
 
 const H = Number(hidden);
 const config = createConfig('bert', { numHiddenLayers: Number(layers), hiddenSize: H, numAttentionHeads: Number(heads), intermediateSize: 4 * H, vocabSize: V, numLabels: 2 });
-const model = createModel(config, { task: 'sequenceClassification', seed: 1 });
+const model = AutoModelForSequenceClassification.fromConfig(config, 1);
 const inputIds = tf.randomUniform([B, S], 0, V, 'int32', 1) as tf.Tensor2D;
 const labels = tf.randomUniform([B], 0, 2, 'int32', 2) as tf.Tensor1D;
 const optimizer = tf.train.adam(1e-4);
