@@ -105,6 +105,7 @@ async function loadOrTrainTeacher(options: DemoOptions, preset: DemoPreset, trai
     trainDataset: train, evalDataset: validation, computeMetrics, callbacks: [evalPrinter('teacher')],
   });
   await trainer.train();
+  trainer.optimizer.dispose();
   await model.savePretrained(dir);
   writeWordPieceTokenizer(join(tokenizerDir, 'vocab.txt'), dir, { modelMaxLength: preset.maxLength });
   writeFileSync(logFile, JSON.stringify(trainer.state.logHistory));
@@ -118,6 +119,7 @@ async function trainStudentAlone(options: DemoOptions, preset: DemoPreset, label
     trainDataset: labelled, evalDataset: validation, computeMetrics, callbacks: [evalPrinter('student alone')],
   });
   await trainer.train();
+  trainer.optimizer.dispose();
   return { model, log: trainer.state.logHistory };
 }
 
@@ -134,23 +136,27 @@ async function distilStudent(options: DemoOptions, preset: DemoPreset, teacher: 
     callbacks: [evalPrinter('student distilled')],
   });
   await trainer.train();
-  trainer.objective.plugins.forEach((p) => p.dispose?.());
+  trainer.optimizer.dispose();
+  trainer.objective.dispose(); // plugin projections
   return { model, log: trainer.state.logHistory };
 }
 
-/** Test-set accuracy/F1, parameter counts and inference speed of one model. */
-async function score(name: string, model: Classifier, test: Example[], outDir: string): Promise<ModelResult & { predicted: number[] }> {
+/** Test-set accuracy/F1 and the predicted classes. */
+async function evaluateOn(model: Classifier, test: Example[], outDir: string): Promise<{ accuracy: number; f1: number; predicted: number[] }> {
   const trainer = new Trainer({ model, args: { outputDir: join(outDir, 'runs', 'eval'), perDeviceEvalBatchSize: 64, disableTqdm: true, reportTo: [] }, computeMetrics });
   const out = await trainer.predict(test);
+  return { accuracy: out.metrics.test_accuracy ?? NaN, f1: out.metrics.test_f1 ?? NaN, predicted: argmaxPredictions(out).predicted };
+}
+
+/** One row of the table: test metrics, parameter counts and inference speed. */
+async function score(name: string, model: Classifier, test: Example[], outDir: string): Promise<ModelResult & { predicted: number[] }> {
   const c = model.config;
   return {
     name,
     description: `BERT L=${c.numHiddenLayers} H=${c.hiddenSize} A=${c.numAttentionHeads}`,
-    accuracy: out.metrics.test_accuracy ?? NaN,
-    f1: out.metrics.test_f1 ?? NaN,
+    ...(await evaluateOn(model, test, outDir)),
     ...countParameters(model.namedParameters()),
     msPerExample: await msPerExample(model, test),
-    predicted: argmaxPredictions(out).predicted,
   };
 }
 
@@ -213,7 +219,7 @@ async function main(): Promise<void> {
   await distilled.model.savePretrained(studentDir);
   writeWordPieceTokenizer(join(tokenizerDir, 'vocab.txt'), studentDir, { modelMaxLength: preset.maxLength });
   const reloaded = await BertForSequenceClassification.fromPretrained(studentDir);
-  const again = await score('reloaded', reloaded, test, options.outDir);
+  const again = await evaluateOn(reloaded, test, options.outDir);
   const same = again.predicted.every((p, i) => p === d.predicted[i]);
   console.log(`saved ${studentDir}: reloaded with fromPretrained, ${same ? 'identical' : 'DIFFERENT'} predictions on ${test.length} test emails`);
 
