@@ -1,12 +1,17 @@
-/* A fork-join parallel_for over pthreads: no pool, so no thread spins between kernels and
- * competes with OpenBLAS's own workers. */
+/* parallel_for over short-lived detached pthreads that take chunks from a shared counter.
+ * The calling thread works too and waits only for chunks already started, never for a helper
+ * the OS has not scheduled yet: on a busy machine a kernel degrades to serial speed instead of
+ * stalling behind a runnable-but-waiting thread. No pool, so no thread spins between kernels
+ * competing with OpenBLAS's own workers. */
 #include "parallel.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #define MAX_THREADS 64
+#define CHUNKS_PER_THREAD 4 /* a few chunks each, so a late or slow thread costs little */
 
 int parallel_threads(void) {
   static int threads = 0;
@@ -18,42 +23,78 @@ int parallel_threads(void) {
   return threads;
 }
 
+/* Shared by the caller and its helpers; freed by whichever of them lets go last. */
 typedef struct {
   range_fn fn;
-  void *ctx;
-  size_t begin, end;
-} chunk_t;
+  void *ctx; /* lives on the caller's stack: touched only by chunks the caller waits for */
+  size_t n, chunk;
+  atomic_size_t next; /* next chunk index to take */
+  atomic_size_t done; /* items finished */
+  atomic_int refs;
+  pthread_mutex_t mu;
+  pthread_cond_t finished;
+} job_t;
 
-static void *run_chunk(void *arg) {
-  chunk_t *c = (chunk_t *)arg;
-  c->fn(c->ctx, c->begin, c->end);
+static void release(job_t *j) {
+  if (atomic_fetch_sub(&j->refs, 1) != 1) return;
+  pthread_mutex_destroy(&j->mu);
+  pthread_cond_destroy(&j->finished);
+  free(j);
+}
+
+static void run_chunks(job_t *j) {
+  for (;;) {
+    size_t begin = atomic_fetch_add(&j->next, 1) * j->chunk;
+    if (begin >= j->n) return;
+    size_t end = begin + j->chunk < j->n ? begin + j->chunk : j->n;
+    j->fn(j->ctx, begin, end);
+    if (atomic_fetch_add(&j->done, end - begin) + (end - begin) == j->n) {
+      pthread_mutex_lock(&j->mu);
+      pthread_cond_signal(&j->finished);
+      pthread_mutex_unlock(&j->mu);
+    }
+  }
+}
+
+static void *helper(void *arg) {
+  run_chunks((job_t *)arg);
+  release((job_t *)arg);
   return NULL;
 }
 
 void parallel_for(size_t n, size_t grain, range_fn fn, void *ctx) {
   if (n == 0) return;
-  size_t want = grain ? n / grain : n;
   size_t threads = (size_t)parallel_threads();
+  size_t want = grain ? n / grain : n;
   if (want < threads) threads = want;
-  if (threads <= 1) {
+  job_t *j = threads > 1 ? malloc(sizeof *j) : NULL;
+  if (!j) {
     fn(ctx, 0, n);
     return;
   }
-  chunk_t chunks[MAX_THREADS];
-  pthread_t ids[MAX_THREADS];
-  int started[MAX_THREADS] = {0};
-  size_t step = (n + threads - 1) / threads;
-  for (size_t t = 0; t < threads; t++) {
-    chunks[t].fn = fn;
-    chunks[t].ctx = ctx;
-    chunks[t].begin = t * step < n ? t * step : n;
-    chunks[t].end = (t + 1) * step < n ? (t + 1) * step : n;
-  }
-  // A thread that fails to start leaves its chunk to the caller: slower, never wrong.
-  for (size_t t = 1; t < threads; t++) started[t] = pthread_create(&ids[t], NULL, run_chunk, &chunks[t]) == 0;
-  run_chunk(&chunks[0]);
+  size_t chunks = threads * CHUNKS_PER_THREAD;
+  j->fn = fn;
+  j->ctx = ctx;
+  j->n = n;
+  j->chunk = (n + chunks - 1) / chunks;
+  if (grain && j->chunk < grain) j->chunk = grain;
+  atomic_init(&j->next, 0);
+  atomic_init(&j->done, 0);
+  atomic_init(&j->refs, (int)threads);
+  pthread_mutex_init(&j->mu, NULL);
+  pthread_cond_init(&j->finished, NULL);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   for (size_t t = 1; t < threads; t++) {
-    if (started[t]) pthread_join(ids[t], NULL);
-    else run_chunk(&chunks[t]);
+    pthread_t id;
+    // A helper that fails to start just leaves its share to the others.
+    if (pthread_create(&id, &attr, helper, j) != 0) release(j);
   }
+  pthread_attr_destroy(&attr);
+  run_chunks(j);
+  pthread_mutex_lock(&j->mu);
+  while (atomic_load(&j->done) < n) pthread_cond_wait(&j->finished, &j->mu);
+  pthread_mutex_unlock(&j->mu);
+  release(j);
 }

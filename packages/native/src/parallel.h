@@ -11,9 +11,9 @@ typedef void (*range_fn)(void *ctx, size_t begin, size_t end);
 int parallel_threads(void);
 
 /*
- * Run fn over [0, n) in contiguous chunks, one per thread, the caller's thread taking the
- * first. `grain` is the smallest chunk worth a thread: spawning costs ~20 us, so ranges
- * under 2 * grain run inline.
+ * Run fn over [0, n) in contiguous chunks shared by the calling thread and up to
+ * parallel_threads() - 1 helpers. `grain` is the smallest chunk worth a thread (starting one
+ * costs ~20 us), so ranges under 2 * grain run inline on the caller.
  */
 void parallel_for(size_t n, size_t grain, range_fn fn, void *ctx);
 
