@@ -3,7 +3,7 @@
  * by DistillationTrainer with @injectAll next to the built-in ones. This one pulls the
  * student's [CLS] logit margin towards the teacher's (a toy "confidence matching" loss).
  *
- *   npx tsx --conditions=distillery-source examples/custom-plugin.ts
+ *   npx tsx --conditions=distillery-source examples/custom-plugin.ts [--short]
  */
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs';
@@ -14,6 +14,7 @@ import { container, inject, injectable } from 'tsyringe';
 import { BertForSequenceClassification } from '@distillery/models';
 import { DistillationTrainer, LOSS_PLUGIN, LogitKdPlugin, type LossContext, type LossPlugin, type OutputRequest } from '@distillery/plugins';
 import { initBackend, type Example } from '@distillery/trainer';
+import { SHORT } from './toy-task.js';
 
 /** Anything the plugin needs comes through the container too. */
 const MARGIN_WEIGHT = Symbol('MarginWeight');
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     teacher,
     container, // MarginMatchingPlugin comes from here ...
     plugins: [new LogitKdPlugin({ temperature: 4, alpha: 0.5 })], // ... and this one is added for this trainer only
-    args: { outputDir: mkdtempSync(join(tmpdir(), 'custom-plugin-')), maxSteps: 8, loggingSteps: 4, perDeviceTrainBatchSize: 8, learningRate: 1e-3, reportTo: [] },
+    args: { outputDir: mkdtempSync(join(tmpdir(), 'custom-plugin-')), maxSteps: SHORT ? 8 : 64, loggingSteps: SHORT ? 4 : 16, perDeviceTrainBatchSize: 8, learningRate: 1e-3, reportTo: [] },
     trainDataset: examples,
   });
   await trainer.train();
