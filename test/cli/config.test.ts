@@ -108,6 +108,10 @@ describe('distill plugins', () => {
     expect(config.teacherWeights).toEqual([1]);
     expect(config.teachers).toEqual(['no/such-hub-id']);
     config.plugins.forEach((p: LossPlugin) => p.dispose?.());
+
+    // --set reaches into the list by index and keeps the other entries.
+    const set = parseDistillConfig(fields('p2.json', distill([{ type: 'logitKd' }, { type: 'cosine', weight: 1 }]), { set: ['plugins.1.weight=0.25'] }));
+    expect(set.plugins.map((p) => [p.name, p.weight])).toEqual([['kd', 1], ['cosine', 0.25]]);
   });
 
   it('names the plugin entry and option at fault', () => {

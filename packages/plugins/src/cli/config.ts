@@ -9,7 +9,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig, type ModelConfig } from '@distillery/models';
-import { DistilleryTrainerError, TrainingArguments } from '@distillery/trainer';
+import { DistilleryTrainerError, TrainingArguments, type TrainingArgumentsInit } from '@distillery/trainer';
 import { DistilleryPluginsError } from '../errors.js';
 
 /** A flag that sets one config field: `--learning-rate 1e-4` sets `training.learningRate`. */
@@ -84,7 +84,7 @@ export class ConfigFields {
   /** The value at a dotted path of the raw tree (undefined when absent). */
   get(path: string): unknown {
     let v: unknown = this.source.raw;
-    for (const key of path.split('.')) v = isRecord(v) ? v[key] : undefined;
+    for (const key of path.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
     return v;
   }
 
@@ -180,11 +180,12 @@ export function commonConfig(f: ConfigFields, need: { train: boolean; eval: bool
 }
 
 /** The `training` section as `TrainingArguments`, its messages re-addressed to `training.<field>`. */
-export function trainingArguments(f: ConfigFields, defaults: Record<string, unknown> = {}): TrainingArguments {
+export function trainingArguments(f: ConfigFields): TrainingArguments {
   const training = f.object(f.get('training') ?? {}, 'training');
   if (training.outputDir !== undefined) training.outputDir = f.path(training.outputDir, 'training.outputDir');
   try {
-    return new TrainingArguments({ ...defaults, ...training } as unknown as ConstructorParameters<typeof TrainingArguments>[0]);
+    // TrainingArguments checks every field itself (names, types, ranges, combinations).
+    return new TrainingArguments(training as unknown as TrainingArgumentsInit);
   } catch (e) {
     if (!(e instanceof DistilleryTrainerError)) throw e;
     const m = /^TrainingArguments\.(\w+): (.*)$/s.exec(e.message);
@@ -201,11 +202,12 @@ export function readConfigFile(file: string): Record<string, unknown> {
   } catch (cause) {
     throw new DistilleryPluginsError('CONFIG_INVALID', `--config ${file}: cannot read it (${(cause as Error).message}); pass a .json, .yaml or .yml file.`, { cause });
   }
+  const yaml = ['.yaml', '.yml'].includes(extname(file).toLowerCase());
   let raw: unknown;
   try {
-    raw = ['.yaml', '.yml'].includes(extname(file).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
+    raw = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (cause) {
-    throw new DistilleryPluginsError('CONFIG_INVALID', `${file}: not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'} (${(cause as Error).message.split('\n')[0]}); fix the syntax.`, { cause });
+    throw new DistilleryPluginsError('CONFIG_INVALID', `${file}: not valid ${yaml ? 'YAML' : 'JSON'} (${(cause as Error).message.split('\n')[0]}); fix the syntax.`, { cause });
   }
   if (!isRecord(raw)) throw new DistilleryPluginsError('CONFIG_INVALID', `${file}: must hold an object at the top (fields like model, data, training), got ${describe(raw)}.`);
   return raw;
@@ -252,7 +254,8 @@ function setPath(raw: Record<string, unknown>, path: string, value: unknown): vo
   const keys = path.split('.');
   let node = raw;
   for (const key of keys.slice(0, -1)) {
-    if (!isRecord(node[key])) node[key] = {};
+    // Lists are indexed by number: --set plugins.1.weight=0.5.
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
     node = node[key] as Record<string, unknown>;
   }
   node[keys.at(-1)!] = value;
