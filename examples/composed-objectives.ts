@@ -33,9 +33,9 @@ const trainer = new DistillationTrainer({
 });
 await trainer.train();
 
-console.log(`step  loss    | ${plugins.map((p) => `${p.name} (weight)`.padEnd(17)).join(' | ')} | T`);
+console.log(`step  loss    | ${plugins.map((p) => `${p.name} (weight)`.padEnd(18)).join(' | ')} | T`);
 for (const log of trainer.state.logHistory.filter((e) => 'loss/kd' in e)) {
-  const term = (p: LossPlugin) => `${log[`loss/${p.name}`]!.toExponential(2)} (${scheduleValue(p.weight, log.step, maxSteps).toFixed(2)})`.padEnd(17);
+  const term = (p: LossPlugin) => `${log[`loss/${p.name}`]!.toExponential(2)} (${scheduleValue(p.weight, log.step, maxSteps).toFixed(2)})`.padEnd(18);
   const { temperature } = kd.settings({ step: log.step, maxSteps });
   console.log(`${String(log.step).padStart(4)}  ${log.loss!.toFixed(4)}  | ${plugins.map(term).join(' | ')} | ${temperature.toFixed(2)}`);
 }
