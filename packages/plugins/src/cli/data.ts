@@ -34,6 +34,14 @@ interface Row {
   value: Record<string, unknown>;
 }
 
+/** A row to tokenize, and where its example goes. */
+interface TextRow {
+  row: Row;
+  index: number;
+  text: string;
+  pair?: string;
+}
+
 function fail(where: string, message: string, cause?: unknown): never {
   throw new DistilleryPluginsError('DATA_INVALID', `${where}: ${message}`, { cause });
 }
@@ -93,7 +101,7 @@ function label(row: Row, numLabels: number): number | undefined {
 export function readExamples(file: string, options: ReadExamplesOptions): ExamplesFile {
   const rows = readRows(file);
   const examples: Example[] = [];
-  const textRows: Array<{ row: Row; index: number; text: string; pair?: string }> = [];
+  const textRows: TextRow[] = [];
   const labels = rows.map((row) => label(row, options.numLabels));
   const labelled = labels[0] !== undefined;
   rows.forEach((row, index) => {
@@ -123,7 +131,7 @@ export function readExamples(file: string, options: ReadExamplesOptions): Exampl
 }
 
 /** Texts are tokenized in one batch: plain rows together, pair rows together. */
-function tokenize(textRows: Array<{ row: Row; index: number; text: string; pair?: string }>, examples: Example[], options: ReadExamplesOptions): void {
+function tokenize(textRows: readonly TextRow[], examples: Example[], options: ReadExamplesOptions): void {
   if (textRows.length === 0) return;
   const { tokenizer } = options;
   if (tokenizer === undefined) fail(textRows[0]!.row.where, 'has text but no tokenizer is set; set tokenizer (--tokenizer) to a tokenizer folder or hub id, or pre-tokenize rows as inputIds.');
