@@ -217,7 +217,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
 export function addConfigOptions(cmd: Command, flags: readonly OverrideFlag[]): Command {
   cmd.option('--config <file>', 'JSON or YAML config file; flags override its fields');
   for (const f of flags) cmd.addOption(new Option(`--${f.flag} <value>`, `${f.description} (config: ${f.path})`));
-  return cmd.option('--set <path=value...>', 'override any config field, e.g. --set training.warmupRatio=0.1 (value read as JSON when it parses)');
+  return cmd.option('--set <path=value...>', 'override any config field, e.g. --set data.maxLength=64 (value read as JSON when it parses)');
 }
 
 /** The config file (if any) with the flags laid over it. */
