@@ -1,7 +1,7 @@
 // `distillery forward` end to end: a real process (tsx), a fixture folder in, expected.json's shape out.
+import { tempDir } from '../helpers/tmp.js';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ function cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
 
 describe('distillery forward', () => {
   it('writes logits, loss, hidden states, attentions and the requested gradients matching the fixture', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'distillery-fwd-')), 'out.json');
+    const out = join(tempDir('distillery-fwd-'), 'out.json');
     const expected = JSON.parse(readFileSync(join(CASE, 'expected.json'), 'utf8'));
     const grads = Object.keys(expected.gradients);
     await cli(['forward', '--model', CASE, '--inputs', join(CASE, 'inputs.json'), '--grads', grads.join(','), '--out', out, '--backend', 'cpu']);
@@ -34,7 +34,7 @@ describe('distillery forward', () => {
   });
 
   it('fails with one typed line and exit code 1 on an unknown parameter name', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'distillery-fwd-')), 'out.json');
+    const out = join(tempDir('distillery-fwd-'), 'out.json');
     const err = await cli(['forward', '--model', CASE, '--inputs', join(CASE, 'inputs.json'), '--grads', 'no.such.weight', '--out', out, '--backend', 'cpu']).then(
       () => undefined,
       (e: { code: number; stderr: string }) => e,

@@ -1,6 +1,6 @@
 // config.json in and out: HF defaults, validation errors naming the field, unknown keys kept.
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDir } from '../helpers/tmp.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AutoConfig, configToJSON, DistilleryModelsError, loadConfig, parseConfig, withOverrides } from '@distillery/models';
@@ -47,6 +47,6 @@ describe('config', () => {
     expect(codeOf(() => parseConfig({ model_type: 'albert', hidden_act: 'mish' }, 'c.json'))).toEqual(['UNKNOWN_ACTIVATION', expect.stringMatching(/"hidden_act" is "mish"/)]);
     expect(codeOf(() => parseConfig({ model_type: 'distilbert', n_layers: 0 }, 'c.json'))).toEqual(['CONFIG_INVALID', expect.stringMatching(/"n_layers" is 0; it must be a positive integer/)]);
     expect(codeOf(() => parseConfig({ model_type: 'bert', position_embedding_type: 'relative_key' }, 'c.json'))[0]).toBe('CONFIG_INVALID');
-    expect(codeOf(() => loadConfig(mkdtempSync(join(tmpdir(), 'distillery-cfg-'))))).toEqual(['CONFIG_MISSING', expect.stringMatching(/config.json: cannot read/)]);
+    expect(codeOf(() => loadConfig(tempDir('distillery-cfg-')))).toEqual(['CONFIG_MISSING', expect.stringMatching(/config.json: cannot read/)]);
   });
 });

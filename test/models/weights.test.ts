@@ -1,8 +1,8 @@
 // Checkpoints in and out: HF key sets, bit-identical round trips, tied/untied MLM keys, the
 // base-model prefix, shape mismatches, missing keys, and no tensor leaks across forwards.
+import { tempDir } from '../helpers/tmp.js';
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,7 +13,7 @@ import { initBackend } from '@distillery/trainer';
 
 const FIX = new URL('../fixtures/parity/', import.meta.url).pathname;
 const CASES = readdirSync(FIX).filter((d) => existsSync(join(FIX, d, 'config.json')));
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'distillery-models-'));
+const tmp = (): string => tempDir('distillery-models-');
 const inputsOf = (name: string): InputsJson => JSON.parse(readFileSync(join(FIX, name, 'inputs.json'), 'utf8')) as InputsJson;
 const quiet = { log: false } as const;
 

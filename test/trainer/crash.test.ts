@@ -16,7 +16,9 @@ const CHILD = fileURLToPath(new URL('./helpers/crash-child.ts', import.meta.url)
 /** Run the child until it announces the hanging save, then SIGKILL it. */
 function killDuringSave(outputDir: string): Promise<{ signal: NodeJS.Signals | null; saving: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['--conditions=distillery-source', CHILD, outputDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Run tsx as a loader inside this very process: the tsx CLI would run the script in a grandchild
+    // that a SIGKILL of the CLI never reaches.
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=distillery-source', CHILD, outputDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let saving = '';

@@ -1,11 +1,9 @@
 /** Shared fixtures for trainer tests: a fresh temp outputDir and a quiet argument set. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDir as makeTempDir } from '../../helpers/tmp.js';
 import type { TrainingArgumentsInit } from '@distillery/trainer';
 
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'distillery-trainer-'));
+  return makeTempDir('distillery-trainer-');
 }
 
 /** No progress bar, no metrics file, no saving unless asked: tests opt in to what they check. */
