@@ -4,6 +4,7 @@
  * tfjs's Adam has no weight decay. Biases and norm weights are not decayed (HF's rule, by name).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedAdamW } from '@distillery/native';
 import { DistilleryTrainerError } from './errors.js';
 
 /** What the trainer needs from an optimizer: one update, and exact save/restore. */
@@ -70,6 +71,14 @@ export class AdamW implements Optimizer {
       const bc2 = 1 - this.beta2 ** s.step;
       const decay = this.noDecay(name) ? 0 : this.weightDecay;
       tf.tidy(() => {
+        // The native backend does the whole update in one pass (same float32 arithmetic as below).
+        const fused = fusedAdamW(p, g, s.expAvg, s.expAvgSq, { lr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: decay, step: s.step });
+        if (fused) {
+          p.assign(fused[0]);
+          s.expAvg.assign(fused[1]);
+          s.expAvgSq.assign(fused[2]);
+          return;
+        }
         // Decoupled decay acts on the weights before the Adam update (torch order).
         const decayed = decay > 0 ? p.mul(1 - lr * decay) : p;
         const m = s.expAvg.mul(this.beta1).add(g.mul(1 - this.beta1));
