@@ -10,7 +10,7 @@
  */
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -71,6 +71,13 @@ function trainingArgs(outputDir: string, run: RunSettings, seed: number) {
   };
 }
 
+/** Puts the tokenizer next to a saved model, so the folder loads as a whole (HF layout). */
+function copyTokenizer(fromDir: string, toDir: string): void {
+  for (const file of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt']) {
+    if (existsSync(join(fromDir, file))) copyFileSync(join(fromDir, file), join(toDir, file));
+  }
+}
+
 /** The cached teacher's folder: a hash of everything that shapes it, so a change retrains. */
 function teacherCacheDir(options: DemoOptions, preset: DemoPreset): string {
   const key = createHash('sha256').update(JSON.stringify({ v: 1, teacher: preset.teacher, run: preset.teacherRun, maxLength: preset.maxLength })).digest('hex').slice(0, 12);
@@ -107,7 +114,7 @@ async function loadOrTrainTeacher(options: DemoOptions, preset: DemoPreset, trai
   await trainer.train();
   trainer.optimizer.dispose();
   await model.savePretrained(dir);
-  writeWordPieceTokenizer(join(tokenizerDir, 'vocab.txt'), dir, { modelMaxLength: preset.maxLength });
+  copyTokenizer(tokenizerDir, dir);
   writeFileSync(logFile, JSON.stringify(trainer.state.logHistory));
   return { model, log: trainer.state.logHistory, source: dir };
 }
@@ -217,7 +224,7 @@ async function main(): Promise<void> {
   // ---- the distilled student as an HF folder, checked by loading it back ----
   const studentDir = resolve(options.outDir, 'student-distilled');
   await distilled.model.savePretrained(studentDir);
-  writeWordPieceTokenizer(join(tokenizerDir, 'vocab.txt'), studentDir, { modelMaxLength: preset.maxLength });
+  copyTokenizer(tokenizerDir, studentDir);
   const reloaded = await BertForSequenceClassification.fromPretrained(studentDir);
   const again = await evaluateOn(reloaded, test, options.outDir);
   const same = again.predicted.every((p, i) => p === d.predicted[i]);
