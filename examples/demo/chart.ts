@@ -37,6 +37,20 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   return ticks;
 }
 
+/** log10 positions of 1-2-5 (narrow range), 1-3 or 1 (wide range) × powers of ten within [lo, hi]. */
+export function logTicks(lo: number, hi: number): number[] {
+  const decades = hi - lo;
+  const mantissas = decades > 4 ? [1] : decades > 1.5 ? [1, 3] : [1, 2, 5];
+  const ticks: number[] = [];
+  for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) {
+    for (const m of mantissas) {
+      const t = k + Math.log10(m);
+      if (t >= lo && t <= hi) ticks.push(t);
+    }
+  }
+  return ticks.length >= 2 ? ticks : niceTicks(lo, hi, 4); // under a factor of 2: plain ticks in log units
+}
+
 function formatTick(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
@@ -85,10 +99,7 @@ export function lineChart(series: readonly Series[], options: LineChartOptions):
   const py = (y: number) => m.top + (1 - (y - y0) / (y1 - y0)) * plotH;
 
   const xTicks = niceTicks(x0, x1, 6);
-  // Log axes tick at powers of ten (plus 2× and 5× when the range is narrow).
-  const yTicks = log
-    ? niceTicks(y0, y1, 5).filter((t) => y1 - y0 < 2 ? true : Number.isInteger(t))
-    : niceTicks(y0, y1, 5);
+  const yTicks = log ? logTicks(y0, y1) : niceTicks(y0, y1, 5);
   const parts: string[] = [head, titleEl];
   for (const t of yTicks) {
     const y = py(t).toFixed(1);

@@ -53,6 +53,12 @@ function evalPrinter(name: string): TrainerCallback {
   };
 }
 
+/** Evaluate at the last step unless the schedule just did, so every curve ends where training ended. */
+async function evaluateAtEnd(trainer: { state: { globalStep: number; logHistory: LogEntry[] }; evaluate(): Promise<unknown> }): Promise<void> {
+  const evals = trainer.state.logHistory.filter((e) => 'eval_accuracy' in e);
+  if (evals.at(-1)?.step !== trainer.state.globalStep) await trainer.evaluate();
+}
+
 function trainingArgs(outputDir: string, run: RunSettings, seed: number) {
   return {
     outputDir,
@@ -112,6 +118,7 @@ async function loadOrTrainTeacher(options: DemoOptions, preset: DemoPreset, trai
     trainDataset: train, evalDataset: validation, computeMetrics, callbacks: [evalPrinter('teacher')],
   });
   await trainer.train();
+  await evaluateAtEnd(trainer);
   trainer.optimizer.dispose();
   await model.savePretrained(dir);
   copyTokenizer(tokenizerDir, dir);
@@ -126,6 +133,7 @@ async function trainStudentAlone(options: DemoOptions, preset: DemoPreset, label
     trainDataset: labelled, evalDataset: validation, computeMetrics, callbacks: [evalPrinter('student alone')],
   });
   await trainer.train();
+  await evaluateAtEnd(trainer);
   trainer.optimizer.dispose();
   return { model, log: trainer.state.logHistory };
 }
@@ -143,6 +151,7 @@ async function distilStudent(options: DemoOptions, preset: DemoPreset, teacher: 
     callbacks: [evalPrinter('student distilled')],
   });
   await trainer.train();
+  await evaluateAtEnd(trainer);
   trainer.optimizer.dispose();
   trainer.objective.dispose(); // plugin projections
   return { model, log: trainer.state.logHistory };

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lineChart, niceTicks } from '../../examples/demo/chart.js';
+import { lineChart, logTicks, niceTicks } from '../../examples/demo/chart.js';
 import { DistilleryDemoError } from '../../examples/demo/errors.js';
 import { renderReport, writeReport } from '../../examples/demo/report.js';
 import type { LogRecord, ReportSummary } from '../../examples/demo/report.js';
@@ -61,6 +61,11 @@ describe('lineChart', () => {
   it('ticks at round numbers covering the range', () => {
     expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(13, 987, 5)).toEqual([200, 400, 600, 800]);
+    // Log axes: 1-2-5 steps over a decade, 1-3 over two, powers of ten beyond.
+    const at = (lo: number, hi: number) => logTicks(Math.log10(lo), Math.log10(hi)).map((t) => Number((10 ** t).toPrecision(6)));
+    expect(at(0.015, 0.3)).toEqual([0.02, 0.05, 0.1, 0.2]);
+    expect(at(0.002, 0.5)).toEqual([0.003, 0.01, 0.03, 0.1, 0.3]);
+    expect(at(1e-5, 40)).toEqual([1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10]);
   });
 
   it('maps points into the plot and breaks lines at missing values', () => {
