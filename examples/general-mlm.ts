@@ -69,13 +69,13 @@ if (teacherId) {
   teacher = (await AutoModelForMaskedLM.fromPretrained(teacherId)) as BertForMaskedLM;
 } else {
   teacher = new BertForMaskedLM(bertMlm(64, 4), 1);
-  await new Trainer({ model: teacher, args: args('mlm-teacher', SHORT ? 4 : 300), trainDataset: examples }).train();
+  await new Trainer({ model: teacher, args: args('mlm-teacher', SHORT ? 4 : 100), trainDataset: examples }).train();
 }
 
 const student = new BertForMaskedLM(bertMlm(32, 2), 2);
 const before = await mlmLoss(student);
 const plugins: LossPlugin[] = [new LogitKdPlugin({ temperature: 2, alpha: 5 / 7 }), new CosinePlugin({ weight: 1 / 7 })];
-const trainer = new DistillationTrainer({ model: student, teacher, plugins, args: args('mlm-student', SHORT ? 4 : 300), trainDataset: examples });
+const trainer = new DistillationTrainer({ model: student, teacher, plugins, args: args('mlm-student', SHORT ? 4 : 100), trainDataset: examples });
 const { trainingLoss } = await trainer.train();
 
 const teacherLoss = await mlmLoss(teacher);
