@@ -3,7 +3,7 @@ import { parseDemoArgs } from '../../examples/demo/args.js';
 
 describe('parseDemoArgs', () => {
   it('fills defaults', () => {
-    expect(parseDemoArgs([])).toEqual({ quick: false, seed: 42, labelledFraction: 0.1, outDir: 'runs/demo', cacheDir: '.cache/demo', help: false });
+    expect(parseDemoArgs([])).toEqual({ quick: false, seed: 42, labelledFraction: 0.05, outDir: 'runs/demo', cacheDir: '.cache/demo', help: false });
   });
 
   it('reads every flag', () => {
