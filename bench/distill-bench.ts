@@ -149,7 +149,9 @@ if (parsed['bert-base']) {
       const job: WorkerJob = { backend, pair: pair.name, reps, leakSteps: backend === leakBackend && i === 0 ? leakSteps : 0 };
       console.log(`running ${backend}/${pair.name} (teacher ${pair.teacher.join('/')} → student ${pair.student.join('/')}, ${reps} reps${job.leakSteps ? `, then ${job.leakSteps} steps for the numTensors check` : ''})`);
       try {
-        rows.push(await runWorker(job));
+        const row = await runWorker(job);
+        rows.push(row);
+        console.log(`  teacher fwd ${fmt(row.teacherForwardMs)} ms, student step ${fmt(row.studentStepMs)} ms, distill step ${fmt(row.distillStepMs)} ms`);
       } catch (e) {
         notes.push((e as Error).message);
       }
