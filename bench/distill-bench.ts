@@ -100,7 +100,8 @@ function runWorker(job: WorkerJob): Promise<Row> {
   });
 }
 
-const fmt = (x: number | undefined, digits = 0) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits));
+// A phase a row does not measure is NaN in the worker and null after JSON.
+const fmt = (x: number | null | undefined, digits = 0) => (typeof x !== 'number' || Number.isNaN(x) ? '—' : x.toFixed(digits));
 const ratioCell = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(2)}×`);
 
 function printTable(rows: Row[]): void {
