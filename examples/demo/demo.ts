@@ -86,7 +86,8 @@ function copyTokenizer(fromDir: string, toDir: string): void {
 
 /** The cached teacher's folder: a hash of everything that shapes it, so a change retrains. */
 function teacherCacheDir(options: DemoOptions, preset: DemoPreset): string {
-  const key = createHash('sha256').update(JSON.stringify({ v: 1, teacher: preset.teacher, run: preset.teacherRun, maxLength: preset.maxLength })).digest('hex').slice(0, 12);
+  const { epochs, batchSize, learningRate } = preset.teacherRun; // logging and eval cadence do not change the weights
+  const key = createHash('sha256').update(JSON.stringify({ v: 1, teacher: preset.teacher, epochs, batchSize, learningRate, maxLength: preset.maxLength })).digest('hex').slice(0, 12);
   return resolve(options.cacheDir, `teacher-${preset.name}-${key}`);
 }
 

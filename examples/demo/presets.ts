@@ -57,7 +57,7 @@ export function demoPreset(quick: boolean): DemoPreset {
       teacher: bert(3, 64, 2, maxLength),
       student: bert(1, 32, 2, maxLength),
       teacherRun: { epochs: 1, batchSize: 32, learningRate: 1e-3, loggingSteps: 10, evalSteps: 30 },
-      studentRun: { epochs: 5, batchSize: 16, learningRate: 1e-3, loggingSteps: 5, evalSteps: 30 },
+      studentRun: { epochs: 12, batchSize: 16, learningRate: 1e-3, loggingSteps: 10, evalSteps: 30 },
       distillRun: { epochs: 1, batchSize: 32, learningRate: 1e-3, loggingSteps: 10, evalSteps: 30 },
       kd: { temperature: 2, alpha: 0.5, hiddenWeight: 1, attentionWeight: 1 },
     };

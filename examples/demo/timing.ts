@@ -16,12 +16,12 @@ export interface TimingOptions {
   batchSize?: number;
   /** Examples timed (default 256): enough for a stable mean, short next to training. */
   maxExamples?: number;
-  /** Timed passes over those examples (default 3). */
+  /** Timed passes over those examples (default 5). */
   repeats?: number;
 }
 
 export async function msPerExample(model: InferenceModel, examples: readonly Example[], options: TimingOptions = {}): Promise<number> {
-  const { batchSize = 32, maxExamples = 256, repeats = 3 } = options;
+  const { batchSize = 32, maxExamples = 256, repeats = 5 } = options;
   const collator = new DataCollatorWithPadding();
   const timed = examples.slice(0, maxExamples).map(({ inputIds, attentionMask }) => ({ inputIds, ...(attentionMask && { attentionMask }) }));
   const batches: ModelInputs[] = [];
