@@ -147,7 +147,7 @@ async function distilStudent(options: DemoOptions, preset: DemoPreset, teacher: 
     args: trainingArgs(join(options.outDir, 'runs', 'student-distilled'), preset.distillRun, options.seed),
     trainDataset: transfer, evalDataset: validation, computeMetrics,
     dataCollator: new SemiSupervisedCollator(),
-    plugins: [new LogitKdPlugin({ temperature, alpha }), new HiddenStatePlugin({ weight: hiddenWeight }), new AttentionPlugin({ weight: attentionWeight })],
+    plugins: [new LogitKdPlugin({ temperature, alpha }), new HiddenStatePlugin({ weight: hiddenWeight }), new AttentionPlugin({ weight: attentionWeight, target: 'scores' })],
     distillation: { seed: options.seed },
     callbacks: [evalPrinter('student distilled')],
   });

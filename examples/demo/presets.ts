@@ -28,7 +28,10 @@ export interface DemoPreset {
   teacherRun: RunSettings;
   studentRun: RunSettings;
   distillRun: RunSettings;
-  /** Logit KD temperature and soft/hard mix; hidden and attention term weights (TinyBERT-style). */
+  /**
+   * Logit KD temperature and soft/hard mix; hidden and attention term weights (TinyBERT-style:
+   * attention on pre-softmax scores, whose MSE is ~0.1 here, where probabilities give ~1e-4 and no signal).
+   */
   kd: { temperature: number; alpha: number; hiddenWeight: number; attentionWeight: number };
 }
 
