@@ -6,17 +6,18 @@
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import { initBackend, type BackendName } from '@distillery/trainer';
+import { registerDemo } from './demo.js';
 import { registerDistill } from './distill.js';
 import { registerEval } from './eval.js';
 import { registerForward } from './forward.js';
 import { registerTrain } from './train.js';
 
-const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDistill, registerEval, registerForward];
+const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDistill, registerEval, registerForward, registerDemo];
 
 export function buildProgram(): Command {
   const program = new Command('distillery')
     .description('Train and distil BERT-family models on TensorFlow.js')
-    .addOption(new Option('--backend <name>', 'compute backend (default: fastest available, or DISTILLERY_BACKEND)').choices(['tensorflow', 'wasm', 'cpu']))
+    .addOption(new Option('--backend <name>', 'compute backend (default: fastest available, or DISTILLERY_BACKEND)').choices(['tensorflow', 'native', 'wasm', 'cpu']))
     .hook('preAction', async (cmd) => {
       const backend = cmd.opts<{ backend?: BackendName }>().backend;
       await initBackend(backend ? { backend } : {});

@@ -77,18 +77,21 @@ export class ExampleValidator {
     const kind = labelKind(label);
     this.kind ??= kind;
     if (kind !== this.kind) fail(field, `is ${kind === 'none' ? 'missing' : `a ${kind} label`} but earlier examples have ${this.kind === 'none' ? 'no label' : `${this.kind} labels`}; use one label type for the whole dataset.`);
-    const checkClass = (x: number, where: string, ignorable: boolean): void => {
+    // -100 is ignored by the loss (HF's ignore_index), for sequence-level labels too (unlabelled rows
+    // of a transfer set). Per-token labels are not bounded by numLabels: an MLM's labels are vocabulary
+    // ids; the model range-checks them against its own label space in forward.
+    const checkClass = (x: number, where: string, bounded: boolean): void => {
       if (typeof x !== 'number' || !Number.isFinite(x)) fail(where, `must be a class id (or a float for regression), got ${JSON.stringify(x) ?? String(x)}; map label names to ids with the model config's label2id.`);
-      if (ignorable && x === -100) return;
-      if (this.numLabels !== undefined && this.numLabels > 1 && !(Number.isInteger(x) && x >= 0 && x < this.numLabels)) {
+      if (x === -100) return;
+      if (bounded && this.numLabels !== undefined && this.numLabels > 1 && !(Number.isInteger(x) && x >= 0 && x < this.numLabels)) {
         fail(where, `${x} is outside 0..${this.numLabels - 1} (the model has numLabels=${this.numLabels}); fix the label or the model's numLabels.`);
       }
     };
-    if (kind === 'scalar') checkClass(label as number, field, false);
+    if (kind === 'scalar') checkClass(label as number, field, true);
     if (kind === 'sequence') {
       const seq = label as readonly number[];
       if (seq.length !== len) fail(field, `has ${seq.length} per-token labels but inputIds has ${len}; pad labels with -100.`);
-      seq.forEach((x, i) => checkClass(x, `${field}[${i}]`, true));
+      seq.forEach((x, i) => checkClass(x, `${field}[${i}]`, false));
     }
   }
 }
