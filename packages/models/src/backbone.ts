@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { DistilleryModelsError } from './errors.js';
 import type { BaseModelOutput, EncoderInputs } from './inputs.js';
-import { embeddingLookup, layerNorm, linear, type Embedding, type ForwardContext, type LayerNorm, type Linear } from './layers.js';
+import { embeddingLookup, ForwardContext, layerNorm, linear, type Embedding, type LayerNorm, type Linear } from './layers.js';
 import type { Backbone } from './modeling.js';
 import { runEncoder, type EncoderSpec, type OutputRequest, type TransformerLayerWeights } from './transformer.js';
 
@@ -84,6 +84,18 @@ export class EncoderBackbone implements Backbone {
       sum = tf.add(sum, types);
     }
     return ctx.dropout(layerNorm(tf.reshape(sum, [b * s, -1]) as tf.Tensor2D, ln), this.parts.embeddingDropout); // [N, E]
+  }
+
+  /**
+   * What the parity fixtures record beside the outputs, for debugging a port: the position ids
+   * read from the table, and the embedding LayerNorm output when a projection (ALBERT's mapping,
+   * ELECTRA's embeddings_project) follows it, so `hidden_states[0]` alone would not show it.
+   */
+  debugExtras(inputs: EncoderInputs): { positionIds: Int32Array; embeddingOutput?: tf.Tensor3D } {
+    const positionIds = this.parts.positionIds(inputs);
+    if (!this.parts.projection) return { positionIds };
+    const e = this.embed(inputs, new ForwardContext(false)); // [N, E]
+    return { positionIds, embeddingOutput: tf.reshape(e, [inputs.batch, inputs.seqLen, -1]) };
   }
 
   forward(inputs: EncoderInputs, ctx: ForwardContext, want: OutputRequest): BaseModelOutput {

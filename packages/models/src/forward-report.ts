@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AnyModel } from './auto.js';
 import { DistilleryModelsError } from './errors.js';
-import type { ModelOutput, QuestionAnsweringInputs } from './inputs.js';
+import { EncoderBackbone } from './backbone.js';
+import { prepareInputs, type ModelOutput, type QuestionAnsweringInputs } from './inputs.js';
 import { ModelForSequenceClassification } from './tasks.js';
 
 /** `inputs.json` as in the fixtures (snake_case, nested lists). */
@@ -32,7 +33,8 @@ export interface ForwardReport {
   gradients: Record<string, GradientReport>;
   start_logits?: unknown;
   end_logits?: unknown;
-  pooled_output?: unknown;
+  /** As the fixtures' `extras`: pooled output, pre-projection embedding output, position ids. */
+  extras: { pooled_output?: unknown; embedding_output?: unknown; position_ids?: number[][] };
 }
 
 function field(json: Record<string, unknown>, key: string, rank: number): tf.TensorLike | undefined {
@@ -99,7 +101,7 @@ export function forwardReport(model: AnyModel, inputsJson: InputsJson, options: 
         gradients: {},
         ...(out.startLogits ? { start_logits: out.startLogits.arraySync() } : {}),
         ...(out.endLogits ? { end_logits: out.endLogits.arraySync() } : {}),
-        ...(out.pooledOutput ? { pooled_output: out.pooledOutput.arraySync() } : {}),
+        extras: { ...(out.pooledOutput ? { pooled_output: out.pooledOutput.arraySync() } : {}), ...backboneExtras(model, inputs) },
       };
       return out.loss;
     };
@@ -118,4 +120,14 @@ export function forwardReport(model: AnyModel, inputsJson: InputsJson, options: 
     }
   });
   return report!;
+}
+
+/** Position ids and (where a projection follows) the embedding output, as the fixtures' extras. */
+function backboneExtras(model: AnyModel, inputs: QuestionAnsweringInputs): ForwardReport['extras'] {
+  if (!(model.backbone instanceof EncoderBackbone)) return {};
+  const c = model.config;
+  const prepared = prepareInputs(inputs, c.vocabSize, 'typeVocabSize' in c ? c.typeVocabSize : 0);
+  const { positionIds, embeddingOutput } = model.backbone.debugExtras(prepared);
+  const rows = Array.from({ length: prepared.batch }, (_, r) => [...positionIds.subarray(r * prepared.seqLen, (r + 1) * prepared.seqLen)]);
+  return { position_ids: rows, ...(embeddingOutput ? { embedding_output: embeddingOutput.arraySync() } : {}) };
 }
