@@ -49,4 +49,12 @@ describe('config', () => {
     expect(codeOf(() => parseConfig({ model_type: 'bert', position_embedding_type: 'relative_key' }, 'c.json'))[0]).toBe('CONFIG_INVALID');
     expect(codeOf(() => loadConfig(tempDir('distillery-cfg-')))).toEqual(['CONFIG_MISSING', expect.stringMatching(/config.json: cannot read/)]);
   });
+
+  it('names values JSON cannot hold (configs built in code) instead of crashing while reporting them', () => {
+    const cyclic: Record<string, unknown> = { model_type: 'bert' };
+    cyclic.hidden_size = cyclic;
+    expect(codeOf(() => parseConfig({ model_type: 'bert', hidden_size: 10n }, 'c.json'))).toEqual(['CONFIG_INVALID', expect.stringMatching(/"hidden_size" is 10n; it must be a positive integer/)]);
+    expect(codeOf(() => parseConfig(cyclic, 'c.json'))).toEqual(['CONFIG_INVALID', expect.stringMatching(/"hidden_size" is a value JSON cannot represent \(object\)/)]);
+    expect(codeOf(() => parseConfig({ model_type: 5n }, 'c.json'))[0]).toBe('UNKNOWN_MODEL_TYPE');
+  });
 });

@@ -79,8 +79,17 @@ export type ConfigFor<T extends ModelType> = Extract<ModelConfig, { modelType: T
 type Parser<T> = (value: unknown, key: string, file: string) => T;
 type FieldTable<T> = { [K in keyof T]-?: readonly [hfKey: string, parse: Parser<T[K]>, fallback: T[K]] };
 
+/** A value as it reads in the message; configs built in code may hold what JSON cannot (BigInt, cycles). */
+function show(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value === 'bigint' ? `${value}n` : `a value JSON cannot represent (${typeof value})`;
+  }
+}
+
 function invalid(file: string, key: string, value: unknown, want: string): never {
-  throw new DistilleryModelsError('CONFIG_INVALID', `${file}: "${key}" is ${JSON.stringify(value)}; it must be ${want}. Fix the value in config.json.`);
+  throw new DistilleryModelsError('CONFIG_INVALID', `${file}: "${key}" is ${show(value)}; it must be ${want}. Fix the value in config.json.`);
 }
 const posInt: Parser<number> = (v, k, f) => (Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : invalid(f, k, v, 'a positive integer'));
 const posNum: Parser<number> = (v, k, f) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? v : invalid(f, k, v, 'a positive number'));
@@ -91,7 +100,7 @@ const nullable = <T>(p: Parser<T>): Parser<T | null> => (v, k, f) => (v === null
 const tokenId: Parser<number | null> = nullable((v, k, f) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : invalid(f, k, v, 'a token id >= 0 or null')));
 const activation: Parser<Activation> = (v, k, f) => {
   if (typeof v === 'string' && (ACTIVATIONS as readonly string[]).includes(v)) return v as Activation;
-  throw new DistilleryModelsError('UNKNOWN_ACTIVATION', `${f}: "${k}" is ${JSON.stringify(v)}, which this port does not implement; use one of ${ACTIVATIONS.join(', ')}.`);
+  throw new DistilleryModelsError('UNKNOWN_ACTIVATION', `${f}: "${k}" is ${show(v)}, which this port does not implement; use one of ${ACTIVATIONS.join(', ')}.`);
 };
 /** `num_labels` alone makes us generate LABEL_i names: cap it so a one-line config cannot demand millions of them. */
 const MAX_GENERATED_LABELS = 1 << 20;
@@ -205,7 +214,7 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
   const json = raw as Record<string, unknown>;
   const modelType = json.model_type;
   if (typeof modelType !== 'string' || !(MODEL_TYPES as readonly string[]).includes(modelType)) {
-    throw new DistilleryModelsError('UNKNOWN_MODEL_TYPE', `${file}: "model_type" is ${JSON.stringify(modelType)}; supported: ${MODEL_TYPES.join(', ')}. Set it to the family the weights come from.`);
+    throw new DistilleryModelsError('UNKNOWN_MODEL_TYPE', `${file}: "model_type" is ${show(modelType)}; supported: ${MODEL_TYPES.join(', ')}. Set it to the family the weights come from.`);
   }
   const table = FIELDS[modelType as ModelType] as Record<string, readonly [string, Parser<unknown>, unknown]>;
   const known = new Set([...COMMON_KEYS, ...Object.values(table).map(([hf]) => hf)]);
