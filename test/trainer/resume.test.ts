@@ -100,6 +100,33 @@ describe('resume', () => {
     model.dispose();
   });
 
+  it('EarlyStoppingCallback keeps its patience count through a resume and stops at the same step', async () => {
+    // best 0.7 at step 6; step 8 (0.9) is miss 1, step 10 (0.95) miss 2 → stop at 10; step 12 (0.6) would reset it.
+    const scores = [1.0, 0.8, 0.7, 0.9, 0.95, 0.6];
+    const run = async (outputDir: string, extra: TrainerCallback[], resumeFromCheckpoint?: string) => {
+      let evals = resumeFromCheckpoint === undefined ? 0 : 4;
+      const model = new TinyClassifier({}, 2);
+      const trainer = new Trainer({
+        model,
+        args: quietArgs({ outputDir, maxSteps: 30, perDeviceTrainBatchSize: 8, evalStrategy: 'steps', evalSteps: 2, saveStrategy: 'steps', saveSteps: 2, metricForBestModel: 'loss_like', greaterIsBetter: false }),
+        trainDataset: data,
+        evalDataset: majorityTask(8, 3),
+        computeMetrics: () => ({ loss_like: scores[evals++] ?? 0 }),
+        callbacks: [new EarlyStoppingCallback({ patience: 2, threshold: 0.05 }), ...extra],
+      });
+      await trainer.train(resumeFromCheckpoint === undefined ? {} : { resumeFromCheckpoint });
+      model.dispose();
+      return trainer.state.globalStep;
+    };
+    const reference = await run(tempDir(), []);
+    expect(reference).toBe(10);
+    const dir = tempDir();
+    expect(await run(dir, [stopAt(8)])).toBe(8);
+    const ckpt = join(dir, 'checkpoint-8');
+    expect((JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8')) as { statefulCallbacks: unknown }).statefulCallbacks).toEqual({ EarlyStoppingCallback: { misses: 1 } });
+    expect(await run(dir, [], ckpt)).toBe(reference);
+  });
+
   it('cleans what a killed writer left and never lists an incomplete folder', async () => {
     const dir = tempDir();
     const model = new TinyClassifier({}, 1);

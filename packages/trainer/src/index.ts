@@ -9,7 +9,7 @@ export type { TrainingArgumentsInit, LrSchedulerType, IntervalStrategy, NanPolic
 export { createTrainerState, createTrainerControl } from './state.js';
 export type { TrainerState, TrainerControl, LogEntry } from './state.js';
 export { CallbackHandler, HOOK_NAMES } from './callbacks/handler.js';
-export type { TrainerCallback, CallbackHook, CallbackContext, HookName, TrainerEventName, TrainerEventPayload, TrainerEvents } from './callbacks/handler.js';
+export type { TrainerCallback, StatefulCallback, CallbackHook, CallbackContext, HookName, TrainerEventName, TrainerEventPayload, TrainerEvents } from './callbacks/handler.js';
 export { DefaultFlowCallback } from './callbacks/default-flow.js';
 export { ProgressCallback } from './callbacks/progress.js';
 export { JsonlLoggerCallback } from './callbacks/jsonl-logger.js';

@@ -23,6 +23,8 @@ export interface TrainerState {
   trialName: string | null;
   /** Steps skipped by the NaN/Inf guard. */
   skippedSteps: number[];
+  /** HF's `stateful_callbacks`: each stateful callback's `state()` by name, so a resumed run restores it. */
+  statefulCallbacks: Record<string, unknown>;
 }
 
 export interface TrainerControl {
@@ -34,7 +36,7 @@ export interface TrainerControl {
 }
 
 export function createTrainerState(init: Pick<TrainerState, 'maxSteps' | 'numTrainEpochs' | 'loggingSteps' | 'evalSteps' | 'saveSteps' | 'trainBatchSize'>): TrainerState {
-  return { epoch: 0, globalStep: 0, logHistory: [], bestMetric: null, bestGlobalStep: null, bestModelCheckpoint: null, trialName: null, skippedSteps: [], ...init };
+  return { epoch: 0, globalStep: 0, logHistory: [], bestMetric: null, bestGlobalStep: null, bestModelCheckpoint: null, trialName: null, skippedSteps: [], statefulCallbacks: {}, ...init };
 }
 
 export function createTrainerControl(): TrainerControl {

@@ -232,6 +232,8 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     let totalSteps = 0;
     let examplesSeen = 0;
     await this.callHook('onTrainBegin');
+    // After onTrainBegin, which resets per-run counters: a resumed run continues the checkpoint's.
+    this.callbackHandler.restoreStates(this.state.statefulCallbacks);
     while (this.state.globalStep < maxSteps && !this.control.shouldTrainingStop) {
       await this.callHook('onEpochBegin');
       const batches = loader.epoch();
@@ -385,6 +387,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       this.newBest = false;
     }
     if (!this.trainLoader || !this.lrScheduler) throw new DistilleryTrainerError('ARGS_INVALID', 'saveCheckpoint: checkpoints hold the training position; call it during train() (e.g. from a callback setting control.shouldSave).');
+    this.state.statefulCallbacks = this.callbackHandler.states();
     const written = await writeCheckpoint(this.args.outputDir, this.model, {
       trainerState: this.state,
       optimizer: this.optimizer.stateDict(),
@@ -407,9 +410,10 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       if (data.rng.seed !== this.args.seed) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${dir}/rng_state.json was written with seed ${data.rng.seed}, this run has seed ${this.args.seed}; resume with the same TrainingArguments.seed.`);
       loader.loadState(data.rng.dataLoader);
       const s = data.trainerState;
-      if (!Number.isInteger(s.globalStep) || !Array.isArray(s.logHistory)) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${dir}/trainer_state.json lacks globalStep/logHistory; the checkpoint is corrupt, resume from another one.`);
+      if (!Number.isInteger(s.globalStep) || !Array.isArray(s.logHistory) || (s.statefulCallbacks !== undefined && (typeof s.statefulCallbacks !== 'object' || s.statefulCallbacks === null))) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${dir}/trainer_state.json lacks globalStep/logHistory (or has a non-object statefulCallbacks); the checkpoint is corrupt, resume from another one.`);
       const { maxSteps, numTrainEpochs, loggingSteps, evalSteps, saveSteps, trainBatchSize } = this.state;
-      this.state = { ...s, skippedSteps: s.skippedSteps ?? [], maxSteps, numTrainEpochs, loggingSteps, evalSteps, saveSteps, trainBatchSize };
+      // Checkpoints from before statefulCallbacks existed restore no callback state.
+      this.state = { ...s, skippedSteps: s.skippedSteps ?? [], statefulCallbacks: s.statefulCallbacks ?? {}, maxSteps, numTrainEpochs, loggingSteps, evalSteps, saveSteps, trainBatchSize };
     } finally {
       tf.dispose([...data.optimizer.tensors.values(), ...data.variables.values()]);
     }

@@ -35,4 +35,14 @@ export class EarlyStoppingCallback implements TrainerCallback {
     this.misses = better ? 0 : this.misses + 1;
     if (this.misses >= this.patience) control.shouldTrainingStop = true;
   };
+
+  state(): { misses: number } {
+    return { misses: this.misses };
+  }
+
+  restoreState(saved: unknown): void {
+    const misses = (saved as { misses?: unknown } | null)?.misses;
+    if (!Number.isInteger(misses) || (misses as number) < 0) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `trainer_state.json statefulCallbacks.${this.name} is ${JSON.stringify(saved)}, expected { "misses": <non-negative integer> }; the checkpoint is corrupt, resume from another one.`);
+    this.misses = misses as number;
+  }
 }

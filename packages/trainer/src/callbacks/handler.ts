@@ -4,6 +4,7 @@
  * every hook on a typed eventemitter3 for passive listeners (`trainer.events.on('log', ...)`).
  */
 import { EventEmitter } from 'eventemitter3';
+import { DistilleryTrainerError } from '../errors.js';
 import type { TrainableModel } from '../model.js';
 import type { Optimizer } from '../optimizer.js';
 import type { LrScheduler } from '../schedules.js';
@@ -47,7 +48,16 @@ export type HookName = (typeof HOOK_NAMES)[number];
 
 export type CallbackHook = (args: TrainingArguments, state: TrainerState, control: TrainerControl, ctx: CallbackContext) => void | Promise<void>;
 
-export type TrainerCallback = { readonly name?: string } & { [K in HookName]?: CallbackHook };
+/**
+ * A callback with memory across steps (e.g. a patience counter) implements `state()` (plain JSON)
+ * and `restoreState()`; the trainer saves it in trainer_state.json and restores it on resume.
+ */
+export interface StatefulCallback {
+  state?(): unknown;
+  restoreState?(state: unknown): void;
+}
+
+export type TrainerCallback = { readonly name?: string } & StatefulCallback & { [K in HookName]?: CallbackHook };
 
 /** Event name of a hook: onStepEnd → stepEnd. */
 export type TrainerEventName<K extends HookName = HookName> = K extends `on${infer R}` ? Uncapitalize<R> : never;
@@ -72,6 +82,10 @@ const RESETS: Partial<Record<HookName, readonly (keyof TrainerControl)[]>> = {
   onSave: ['shouldSave'],
 };
 
+function callbackKey(cb: TrainerCallback): string {
+  return cb.name ?? cb.constructor.name;
+}
+
 export class CallbackHandler {
   readonly events = new EventEmitter<TrainerEvents>();
   private readonly callbacks: TrainerCallback[] = [];
@@ -91,6 +105,26 @@ export class CallbackHandler {
 
   get list(): readonly TrainerCallback[] {
     return this.callbacks;
+  }
+
+  /** Every stateful callback's `state()`, keyed by its name (class name when it has none). */
+  states(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const cb of this.callbacks) {
+      if (!cb.state) continue;
+      const key = callbackKey(cb);
+      if (key in out) throw new DistilleryTrainerError('ARGS_INVALID', `two stateful callbacks are named "${key}", so their saved states would collide; give each a distinct \`name\`.`);
+      out[key] = cb.state();
+    }
+    return out;
+  }
+
+  /** Hand each stateful callback its saved state; callbacks absent from `saved` keep their own. */
+  restoreStates(saved: Record<string, unknown>): void {
+    for (const cb of this.callbacks) {
+      const key = callbackKey(cb);
+      if (cb.restoreState && key in saved) cb.restoreState(saved[key]);
+    }
   }
 
   async call(hook: HookName, args: TrainingArguments, state: TrainerState, control: TrainerControl, ctx: CallbackContext): Promise<void> {
