@@ -206,6 +206,42 @@ function checkShapes(c: ModelConfig, file: string): void {
   if (c.modelType === 'roberta' && c.padTokenId === null) invalid(file, 'pad_token_id', null, 'a token id: RoBERTa counts positions from it');
 }
 
+/** The most elements one tfjs tensor holds (its buffers are indexed by int32). */
+const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+type WeightShape = readonly [what: string, rowsKey: string, rows: number, colsKey: string, cols: number];
+
+/** Each family's large 2-D weights, as (rows field, cols field). */
+function largeWeights(c: ModelConfig): WeightShape[] {
+  if (c.modelType === 'distilbert') {
+    return [
+      ['word embeddings', 'vocab_size', c.vocabSize, 'dim', c.dim],
+      ['position embeddings', 'max_position_embeddings', c.maxPositionEmbeddings, 'dim', c.dim],
+      ['feed-forward weight', 'hidden_dim', c.hiddenDim, 'dim', c.dim],
+    ];
+  }
+  // ALBERT and ELECTRA factor their embeddings at embedding_size, then project to hidden_size.
+  const [ek, e] = c.modelType === 'albert' || c.modelType === 'electra' ? ['embedding_size', c.embeddingSize] : ['hidden_size', c.hiddenSize];
+  return [
+    ['word embeddings', 'vocab_size', c.vocabSize, ek, e],
+    ['position embeddings', 'max_position_embeddings', c.maxPositionEmbeddings, ek, e],
+    ['token type embeddings', 'type_vocab_size', c.typeVocabSize, ek, e],
+    ['feed-forward weight', 'intermediate_size', c.intermediateSize, 'hidden_size', c.hiddenSize],
+  ];
+}
+
+/**
+ * Sizes that are each valid can still multiply past what one tfjs tensor holds (vocab_size 2^50):
+ * refuse them here, naming both fields, instead of letting tfjs fail while allocating the weight.
+ */
+function checkWeightSizes(c: ModelConfig, file: string): void {
+  for (const [what, rk, rows, ck, cols] of largeWeights(c)) {
+    if (rows * cols > MAX_TENSOR_ELEMENTS) {
+      throw new DistilleryModelsError('CONFIG_INVALID', `${file}: the ${what} would be "${rk}" (${rows}) × "${ck}" (${cols}) = ${BigInt(rows) * BigInt(cols)} elements, more than one tfjs tensor holds (${MAX_TENSOR_ELEMENTS}); lower "${rk}" or "${ck}" in config.json.`);
+    }
+  }
+}
+
 /** Parse an HF config.json object. `file` is named in errors. */
 export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -235,6 +271,7 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
     extra: Object.fromEntries(Object.entries(json).filter(([k]) => !known.has(k))),
   } as ModelConfig;
   checkShapes(config, file);
+  checkWeightSizes(config, file);
   return config;
 }
 
