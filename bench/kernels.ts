@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { cpus } from 'node:os';
-import { initBackend, installWasmKernelFixes, uninstallWasmKernelFixes } from '@distillery/trainer';
+import { initBackend, installWasmKernelFixes, uninstallWasmKernelFixes } from '@distillery/backends';
 
 interface Shape {
   label: string;

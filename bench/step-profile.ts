@@ -9,7 +9,7 @@
  * shared machine does not skew. Not a test.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, installWasmKernelFixes, uninstallWasmKernelFixes } from '@distillery/trainer';
+import { initBackend, installWasmKernelFixes, uninstallWasmKernelFixes } from '@distillery/backends';
 
 const [B, S, H, HEADS, FF] = [4, 128, 768, 12, 3072];
 const D = H / HEADS;

@@ -2,17 +2,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadAddon } from '@distillery/native';
-import { DistilleryTrainerError, initBackend } from '@distillery/trainer';
+import { DistilleryBackendsError, initBackend } from '@distillery/backends';
 
 afterEach(() => {
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
 });
 
-async function failure(p: Promise<unknown>): Promise<DistilleryTrainerError> {
+async function failure(p: Promise<unknown>): Promise<DistilleryBackendsError> {
   const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(DistilleryTrainerError);
-  return e as DistilleryTrainerError;
+  expect(e).toBeInstanceOf(DistilleryBackendsError);
+  return e as DistilleryBackendsError;
 }
 
 describe('initBackend', () => {

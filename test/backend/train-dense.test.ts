@@ -1,7 +1,7 @@
 // A 2-layer dense net trains on every backend available here (issue 2 acceptance).
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { DistilleryTrainerError, initBackend, type BackendName } from '@distillery/trainer';
+import { DistilleryBackendsError, initBackend, type BackendName } from '@distillery/backends';
 import { randomValues } from './reference.js';
 
 /** Train y = sin(x·w) style regression for `steps` Adam steps; return the loss curve. */
@@ -36,7 +36,7 @@ describe('2-layer dense net', () => {
       await initBackend({ backend, log: false });
     } catch (e) {
       // Only the optional backends (tfjs-node, the OpenBLAS addon) may be missing; wasm and cpu must always start.
-      if ((backend === 'tensorflow' || backend === 'native') && e instanceof DistilleryTrainerError && e.code === 'BACKEND_UNAVAILABLE') ctx.skip();
+      if ((backend === 'tensorflow' || backend === 'native') && e instanceof DistilleryBackendsError && e.code === 'BACKEND_UNAVAILABLE') ctx.skip();
       throw e;
     }
     expect(tf.getBackend()).toBe(backend);

@@ -1,7 +1,7 @@
 // Zero-copy Identity on wasm: clones (the engine saves every gradient input this way) share data.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@distillery/trainer';
+import { initBackend } from '@distillery/backends';
 import { expectClose, randomValues, runOn } from './reference.js';
 
 beforeAll(async () => {

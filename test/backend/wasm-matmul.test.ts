@@ -1,7 +1,7 @@
-// The wasm matMul fix (packages/trainer/src/kernels/wasm-matmul.ts) against the cpu backend.
+// The wasm matMul fix (packages/backends/src/kernels/wasm-matmul.ts) against the cpu backend.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@distillery/trainer';
+import { initBackend } from '@distillery/backends';
 import { expectClose, randomValues, runOn } from './reference.js';
 
 const TRANSPOSES = [[false, false], [false, true], [true, false], [true, true]] as const;

@@ -1,7 +1,7 @@
 // UnsortedSegmentSum on wasm (missing from tfjs-backend-wasm) and the tf.gather gradient it enables.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@distillery/trainer';
+import { initBackend } from '@distillery/backends';
 import { expectClose, randomValues, runOn } from './reference.js';
 
 beforeAll(async () => {

@@ -20,7 +20,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'distillery-cli-'));
 const task = writeTask(tmp);
 
 function cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(join(ROOT, 'node_modules/.bin/tsx'), ['--conditions=distillery-source', join(ROOT, 'packages/plugins/src/cli/main.ts'), ...args], { cwd: ROOT });
+  return run(join(ROOT, 'node_modules/.bin/tsx'), ['--conditions=distillery-source', join(ROOT, 'packages/cli/src/main.ts'), ...args], { cwd: ROOT });
 }
 
 function results(dir: string): Record<string, number> {

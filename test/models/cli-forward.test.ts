@@ -12,7 +12,7 @@ const CASE = join(ROOT, 'test/fixtures/parity/bert_seqcls');
 const run = promisify(execFile);
 
 function cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(join(ROOT, 'node_modules/.bin/tsx'), ['--conditions=distillery-source', join(ROOT, 'packages/plugins/src/cli/main.ts'), ...args], { cwd: ROOT });
+  return run(join(ROOT, 'node_modules/.bin/tsx'), ['--conditions=distillery-source', join(ROOT, 'packages/cli/src/main.ts'), ...args], { cwd: ROOT });
 }
 
 describe('distillery forward', () => {

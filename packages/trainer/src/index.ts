@@ -1,6 +1,6 @@
-export { initBackend, currentBackend } from './backend.js';
-export type { BackendName, BackendInfo, InitBackendOptions } from './backend.js';
-export { installWasmKernelFixes, uninstallWasmKernelFixes } from './wasm-kernels.js';
+// Backend selection lives in @distillery/backends; re-exported so `import { initBackend } from '@distillery/trainer'` keeps working.
+export { initBackend, currentBackend } from '@distillery/backends';
+export type { BackendName, BackendInfo, InitBackendOptions } from '@distillery/backends';
 export { DistilleryTrainerError } from './errors.js';
 export type { TrainerErrorCode } from './errors.js';
 export type { TrainableModel } from './model.js';

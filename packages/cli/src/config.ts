@@ -10,7 +10,7 @@ import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig, type ModelConfig } from '@distillery/models';
 import { DistilleryTrainerError, TrainingArguments, type TrainingArgumentsInit } from '@distillery/trainer';
-import { DistilleryPluginsError } from '../errors.js';
+import { DistilleryCliError } from './errors.js';
 
 /** A flag that sets one config field: `--learning-rate 1e-4` sets `training.learningRate`. */
 export interface OverrideFlag {
@@ -73,7 +73,7 @@ export class ConfigFields {
   fail(path: string, message: string, cause?: unknown): never {
     const flag = this.source.flags.get(path);
     const where = flag ? `--${flag} (${path})` : `${this.source.file ?? 'flags'}: ${path}`;
-    throw new DistilleryPluginsError('CONFIG_INVALID', `${where} ${message}`, { cause });
+    throw new DistilleryCliError('CONFIG_INVALID', `${where} ${message}`, { cause });
   }
 
   /** Refuse top-level keys outside `allowed`. */
@@ -150,7 +150,7 @@ export class ConfigFields {
       return parseConfig(v, `${this.source.file ?? 'flags'}: ${path}`);
     } catch (cause) {
       // parseConfig names the file and the config.json key; keep its message under our code.
-      throw new DistilleryPluginsError('CONFIG_INVALID', (cause as Error).message, { cause });
+      throw new DistilleryCliError('CONFIG_INVALID', (cause as Error).message, { cause });
     }
   }
 
@@ -200,16 +200,16 @@ export function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new DistilleryPluginsError('CONFIG_INVALID', `--config ${file}: cannot read it (${(cause as Error).message}); pass a .json, .yaml or .yml file.`, { cause });
+    throw new DistilleryCliError('CONFIG_INVALID', `--config ${file}: cannot read it (${(cause as Error).message}); pass a .json, .yaml or .yml file.`, { cause });
   }
   const yaml = ['.yaml', '.yml'].includes(extname(file).toLowerCase());
   let raw: unknown;
   try {
     raw = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (cause) {
-    throw new DistilleryPluginsError('CONFIG_INVALID', `${file}: not valid ${yaml ? 'YAML' : 'JSON'} (${(cause as Error).message.split('\n')[0]}); fix the syntax.`, { cause });
+    throw new DistilleryCliError('CONFIG_INVALID', `${file}: not valid ${yaml ? 'YAML' : 'JSON'} (${(cause as Error).message.split('\n')[0]}); fix the syntax.`, { cause });
   }
-  if (!isRecord(raw)) throw new DistilleryPluginsError('CONFIG_INVALID', `${file}: must hold an object at the top (fields like model, data, training), got ${describe(raw)}.`);
+  if (!isRecord(raw)) throw new DistilleryCliError('CONFIG_INVALID', `${file}: must hold an object at the top (fields like model, data, training), got ${describe(raw)}.`);
   return raw;
 }
 
@@ -233,7 +233,7 @@ export function configSource(opts: Record<string, unknown>, flags: readonly Over
   }
   for (const assignment of (opts.set as string[] | undefined) ?? []) {
     const eq = assignment.indexOf('=');
-    if (eq <= 0) throw new DistilleryPluginsError('CLI_USAGE', `--set ${assignment}: expected path=value, e.g. --set training.learningRate=1e-4.`);
+    if (eq <= 0) throw new DistilleryCliError('CLI_USAGE', `--set ${assignment}: expected path=value, e.g. --set training.learningRate=1e-4.`);
     const path = assignment.slice(0, eq);
     setPath(raw, path, flagValue(assignment.slice(eq + 1)));
     setBy.set(path, `set ${assignment}`);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { forwardReport, loadConfig, modelClassFor, resolveModelDir, type InputsJson } from '@distillery/models';
-import { DistilleryPluginsError } from '../errors.js';
+import { DistilleryCliError } from './errors.js';
 
 interface ForwardFlags {
   model: string;
@@ -20,7 +20,7 @@ function readInputs(file: string): InputsJson {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as InputsJson;
   } catch (cause) {
-    throw new DistilleryPluginsError('CLI_USAGE', `--inputs ${file}: cannot read it as JSON (${(cause as Error).message}); pass a file like the fixtures' inputs.json.`, { cause });
+    throw new DistilleryCliError('CLI_USAGE', `--inputs ${file}: cannot read it as JSON (${(cause as Error).message}); pass a file like the fixtures' inputs.json.`, { cause });
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
-import { initBackend, type BackendName } from '@distillery/trainer';
+import { initBackend, type BackendName } from '@distillery/backends';
 import { registerDemo } from './demo.js';
 import { registerDistill } from './distill.js';
 import { registerEval } from './eval.js';

@@ -7,9 +7,9 @@ import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DistilleryPluginsError } from '../errors.js';
+import { DistilleryCliError } from './errors.js';
 
-const DEMO = fileURLToPath(new URL('../../../../examples/demo/demo.ts', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../../examples/demo/demo.ts', import.meta.url));
 
 export function registerDemo(program: Command): void {
   program
@@ -20,7 +20,7 @@ export function registerDemo(program: Command): void {
     .argument('[flags...]')
     .action((flags: string[]) => {
       if (!existsSync(DEMO)) {
-        throw new DistilleryPluginsError('CLI_USAGE', `the demo ships with the distillery repository (examples/demo/demo.ts) and was not found at ${DEMO}; clone the repository and run \`pnpm demo\`.`);
+        throw new DistilleryCliError('CLI_USAGE', `the demo ships with the distillery repository (examples/demo/demo.ts) and was not found at ${DEMO}; clone the repository and run \`pnpm demo\`.`);
       }
       // The global --backend reaches the child the way every entry point reads it.
       const backend = program.opts<{ backend?: string }>().backend;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { AutoTokenizer } from '@distillery/models';
 import type { Example } from '@distillery/trainer';
-import { DistilleryPluginsError } from '../errors.js';
+import { DistilleryCliError } from './errors.js';
 import { DEFAULT_MAX_LENGTH, type ConfigFields, type DataConfig } from './config.js';
 import { positionLimit, type Classifier } from './models.js';
 
@@ -43,7 +43,7 @@ interface TextRow {
 }
 
 function fail(where: string, message: string, cause?: unknown): never {
-  throw new DistilleryPluginsError('DATA_INVALID', `${where}: ${message}`, { cause });
+  throw new DistilleryCliError('DATA_INVALID', `${where}: ${message}`, { cause });
 }
 
 /** The file's rows, each with its address (`file line N` / `file [i]`). */

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
-import { DistilleryTrainerError } from './errors.js';
+import { DistilleryBackendsError } from './errors.js';
 import { installWasmKernelFixes } from './wasm-kernels.js';
 
 export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
@@ -76,7 +76,7 @@ function requested(options: InitBackendOptions): BackendName | undefined {
   if (raw === undefined || raw === '' || raw === 'auto') return undefined;
   if (!(NAMES as readonly string[]).includes(raw)) {
     const field = options.backend !== undefined ? `initBackend({ backend: '${raw}' })` : `DISTILLERY_BACKEND=${raw}`;
-    throw new DistilleryTrainerError('BACKEND_UNKNOWN', `${field} is not a backend; use one of ${NAMES.join(', ')} (or leave it unset for automatic choice).`);
+    throw new DistilleryBackendsError('BACKEND_UNKNOWN', `${field} is not a backend; use one of ${NAMES.join(', ')} (or leave it unset for automatic choice).`);
   }
   return raw as BackendName;
 }
@@ -96,13 +96,13 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     if (r.ok && (await tf.setBackend('tensorflow'))) {
       info = { backend: 'tensorflow', provider: r.provider, threads: availableParallelism(), reason: want ? 'requested' : 'fastest available' };
     } else if (want === 'tensorflow') {
-      throw new DistilleryTrainerError('BACKEND_UNAVAILABLE', `backend "tensorflow" requested but unavailable (${r.ok ? 'setBackend failed' : r.why}). Install it with \`pnpm add @tensorflow/tfjs-node\` (CPU) or \`pnpm add @tensorflow/tfjs-node-gpu\` (CUDA 11.2 + cuDNN 8.1, as libtensorflow 2.9.1 expects), or pick DISTILLERY_BACKEND=wasm.`);
+      throw new DistilleryBackendsError('BACKEND_UNAVAILABLE', `backend "tensorflow" requested but unavailable (${r.ok ? 'setBackend failed' : r.why}). Install it with \`pnpm add @tensorflow/tfjs-node\` (CPU) or \`pnpm add @tensorflow/tfjs-node-gpu\` (CUDA 11.2 + cuDNN 8.1, as libtensorflow 2.9.1 expects), or pick DISTILLERY_BACKEND=wasm.`);
     } else if (!r.ok) skipped.push(r.why);
   }
   if (!info && (want === undefined || want === 'native')) {
     const r = await tryNative();
     if (r.ok) info = { backend: 'native', provider: '@distillery/native', threads: r.threads, reason: want ? 'requested' : skipped.join('; ') };
-    else if (want === 'native') throw new DistilleryTrainerError('BACKEND_UNAVAILABLE', `backend "native" requested but unavailable (${r.why}); build it with \`apt-get install -y libopenblas-dev && pnpm --filter @distillery/native run install\`, or pick DISTILLERY_BACKEND=wasm.`);
+    else if (want === 'native') throw new DistilleryBackendsError('BACKEND_UNAVAILABLE', `backend "native" requested but unavailable (${r.why}); build it with \`apt-get install -y libopenblas-dev && pnpm --filter @distillery/native run install\`, or pick DISTILLERY_BACKEND=wasm.`);
     else skipped.push(r.why);
   }
   if (!info && (want === undefined || want === 'wasm')) {
@@ -111,7 +111,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       // Say why the thread count is below the core count, since that is what users notice.
       const threadsWhy = r.threads < availableParallelism() ? `; ${r.threads} of ${availableParallelism()} cores: tfjs-wasm runs single-threaded in Node (its threaded build needs browser workers)` : '';
       info = { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: r.threads, reason: (want ? 'requested' : skipped.join('; ')) + threadsWhy };
-    } else if (want === 'wasm') throw new DistilleryTrainerError('BACKEND_UNAVAILABLE', `backend "wasm" requested but unavailable (${r.why}); try DISTILLERY_BACKEND=cpu.`);
+    } else if (want === 'wasm') throw new DistilleryBackendsError('BACKEND_UNAVAILABLE', `backend "wasm" requested but unavailable (${r.why}); try DISTILLERY_BACKEND=cpu.`);
     else skipped.push(r.why);
   }
   if (!info) {

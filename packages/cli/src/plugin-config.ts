@@ -3,16 +3,7 @@
  * loss plugins. Each type lists its options and their kinds, so an unknown option or a wrong
  * value is refused as `plugins[i].<field>` before training starts.
  */
-import type { LayerMapSpec } from '../losses/layer-map.js';
-import type { LossPlugin } from '../plugin.js';
-import { AttentionPlugin } from '../plugins/attention.js';
-import { CosinePlugin } from '../plugins/cosine.js';
-import { HiddenStatePlugin } from '../plugins/hidden.js';
-import { LogitKdPlugin } from '../plugins/logit-kd.js';
-import { MiniLmPlugin } from '../plugins/minilm.js';
-import { PatientKdPlugin } from '../plugins/patient.js';
-import { TinyBertPlugin } from '../plugins/tinybert.js';
-import type { Schedule } from '../schedule.js';
+import { AttentionPlugin, CosinePlugin, HiddenStatePlugin, LogitKdPlugin, MiniLmPlugin, PatientKdPlugin, TinyBertPlugin, type LayerMapSpec, type LossPlugin, type Schedule } from '@distillery/plugins';
 import type { ConfigFields } from './config.js';
 
 /** How an option is checked: a value kind, or the allowed strings. */

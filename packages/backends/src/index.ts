@@ -1,0 +1,5 @@
+export { DistilleryBackendsError } from './errors.js';
+export type { BackendsErrorCode } from './errors.js';
+export { initBackend, currentBackend } from './backend.js';
+export type { BackendName, BackendInfo, InitBackendOptions } from './backend.js';
+export { installWasmKernelFixes, uninstallWasmKernelFixes } from './wasm-kernels.js';
