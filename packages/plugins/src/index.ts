@@ -1,3 +1,6 @@
+// tsyringe needs the Reflect metadata polyfill loaded before any decorated class: import it here so
+// users of this package never have to know (ESM evaluates this first, before the modules below).
+import 'reflect-metadata';
 export { DistilleryPluginsError } from './errors.js';
 export type { PluginsErrorCode } from './errors.js';
 export { mseLoss, tokenMask, pairMask } from './losses/mse.js';
