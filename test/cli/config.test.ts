@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AutoTokenizer } from '@distillery/models';
-import { AttentionPlugin, DistilleryPluginsError, HiddenStatePlugin, LogitKdPlugin, scheduleValue, type LossPlugin } from '@distillery/plugins';
+import { AutoTokenizer, readSafetensors } from '@distillery/models';
+import { AttentionPlugin, DistilleryPluginsError, HiddenStatePlugin, LogitKdPlugin, TinyBertPlugin, scheduleValue, type LossPlugin } from '@distillery/plugins';
 import { ConfigFields, configSource, type OverrideFlag } from '../../packages/cli/src/config.js';
 import { DistilleryCliError } from '../../packages/cli/src/errors.js';
 import { readExamples } from '../../packages/cli/src/data.js';
@@ -126,6 +126,27 @@ describe('distill plugins', () => {
     expect(msg([{ type: 'hiddenState', layerMap: { kind: 'explicit', map: [[1, 2, 3]] } }])).toMatch(/plugins\[0\]\.layerMap\.map\[0\] must be a \[student, teacher\] pair/);
     expect(msg([{ type: 'logitKd' }, { type: 'logitKd' }])).toMatch(/plugins\[1\]\.name "kd" is already used by an earlier plugin/);
     expect(msg([{ type: 'logitKd' }], { teacherWeights: [1, 2] })).toMatch(/q\.json: teacherWeights must be a list of 1 numbers, one per teacher\./);
+  });
+
+  it('takes pair reductions, TinyBERT\'s own attention map and initial projector weights from a safetensors file', () => {
+    const projector = new URL('../fixtures/parity/distill_losses/projector.safetensors', import.meta.url).pathname;
+    const config = parseDistillConfig(fields('r.json', distill([
+      { type: 'hiddenState', reduction: 'sum', projector },
+      { type: 'tinyBert', reduction: 'mean', attentionLayerMap: { kind: 'explicit', map: [[0, 1], [1, 3]] }, hiddenProjector: projector },
+    ])));
+    const [hidden, tiny] = config.plugins as [HiddenStatePlugin, TinyBertPlugin];
+    const shapes = { student: { numLayers: 2, hiddenSize: 32, numHeads: 2 }, teacher: { numLayers: 4, hiddenSize: 48, numHeads: 4 }, seed: 1 };
+    hidden.setup(shapes);
+    tiny.setup(shapes);
+    const file = readSafetensors(projector).tensors.get('projector.weight')!;
+    expect(Array.from(hidden.projector!.weight.dataSync())).toEqual(Array.from(file.data));
+    expect(Array.from(tiny.hiddenProjector!.weight.dataSync())).toEqual(Array.from(file.data));
+    expect(tiny.attentionMap).toEqual([[0, 1], [1, 3]]);
+    expect(tiny.hiddenMap).toEqual([[1, 2], [2, 4]]);
+    config.plugins.forEach((p: LossPlugin) => p.dispose?.());
+    const msg = caught(() => parseDistillConfig(fields('s.json', distill([{ type: 'hiddenState', projector: 'r.json' }])))).message;
+    expect(msg).toMatch(/s\.json: plugins\[0\]\.projector cannot be read as safetensors .*; give a \.safetensors file/);
+    expect(caught(() => parseDistillConfig(fields('t.json', distill([{ type: 'attention', reduction: 'max' }])))).message).toMatch(/plugins\[0\]\.reduction must be one of "mean", "sum", got "max"/);
   });
 });
 

@@ -6,19 +6,16 @@
  * set DISTILL_PARITY_DIRS to extra fixture folders (colon-separated).
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForSequenceClassification } from '@distillery/models';
 import { AttentionPlugin, DistillationObjective, HiddenStatePlugin, LogitKdPlugin, type DistillBatch, type DistillModel } from '@distillery/plugins';
 import { initBackend } from '@distillery/trainer';
-import { DISTILL_DIR, expectClose, loadDistillFixture, loadProjector } from './helpers.js';
-
-const dirs = [DISTILL_DIR, ...(process.env.DISTILL_PARITY_DIRS ?? '').split(':').filter(Boolean).map((d) => (d.endsWith('/') ? d : `${d}/`))];
+import { DISTILL_DIRS, expectClose, loadDistillFixture, loadDistillModels, loadProjector } from './helpers.js';
 
 beforeAll(async () => { await initBackend({ backend: 'cpu', log: false }); });
 afterAll(() => tf.disposeVariables());
 
-describe.each(dirs)('distillation parity: %s', (dir) => {
+describe.each(DISTILL_DIRS)('distillation parity: %s', (dir) => {
   const { expected, inputs } = loadDistillFixture(dir);
   const tol = expected.tolerance.losses;
   let teacher: BertForSequenceClassification;
@@ -26,32 +23,19 @@ describe.each(dirs)('distillation parity: %s', (dir) => {
   let batch: DistillBatch;
 
   beforeAll(async () => {
-    for (const who of ['teacher', 'student']) {
-      const arch = (JSON.parse(readFileSync(`${dir}${who}/config.json`, 'utf8')) as { architectures: string[] }).architectures[0];
-      expect(arch, `${who} architecture`).toBe('BertForSequenceClassification');
-    }
-    teacher = await BertForSequenceClassification.fromPretrained(`${dir}teacher`, { log: false });
-    student = await BertForSequenceClassification.fromPretrained(`${dir}student`, { log: false });
-    batch = {
-      inputIds: tf.tensor2d(inputs.input_ids, undefined, 'int32'),
-      attentionMask: tf.tensor2d(inputs.attention_mask, undefined, 'int32'),
-      tokenTypeIds: tf.tensor2d(inputs.token_type_ids, undefined, 'int32'),
-      labels: tf.tensor1d(inputs.labels, 'int32'),
-    };
+    ({ teacher, student, batch } = await loadDistillModels(dir, inputs));
   });
 
   /** The fixture's composition through the plugins, with the fixture's projector weights. */
   function objective(alpha: number): { objective: DistillationObjective; hidden: HiddenStatePlugin } {
-    const hidden = new HiddenStatePlugin({ layerMap: { kind: 'explicit', map: inputs.hidden_layer_map } });
+    const fixture = loadProjector(dir);
+    const hidden = new HiddenStatePlugin({ layerMap: { kind: 'explicit', map: inputs.hidden_layer_map }, projector: { weight: fixture.weight, bias: fixture.bias } });
     const o = new DistillationObjective([
       new LogitKdPlugin({ temperature: inputs.temperature, alpha }),
       hidden,
       new AttentionPlugin({ layerMap: { kind: 'explicit', map: inputs.attention_layer_map } }),
     ], teacher as DistillModel);
     o.setup(student as DistillModel);
-    const fixture = loadProjector(dir);
-    hidden.projector!.weight.assign(fixture.weight);
-    hidden.projector!.bias.assign(fixture.bias);
     fixture.dispose();
     return { objective: o, hidden };
   }

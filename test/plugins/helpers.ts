@@ -1,11 +1,14 @@
 /** Shared by the plugins tests: fixture loading and the SPEC's elementwise tolerance check. */
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
-import { readSafetensors } from '@distillery/models';
-import { LinearProjection } from '@distillery/plugins';
+import { BertForSequenceClassification, readSafetensors } from '@distillery/models';
+import { LinearProjection, type DistillBatch } from '@distillery/plugins';
 import { expect } from 'vitest';
 
 export const DISTILL_DIR = new URL('../fixtures/parity/distill_losses/', import.meta.url).pathname;
+
+/** The public fixture plus any holdout folders in DISTILL_PARITY_DIRS (colon-separated), each ending in `/`. */
+export const DISTILL_DIRS = [DISTILL_DIR, ...(process.env.DISTILL_PARITY_DIRS ?? '').split(':').filter(Boolean).map((d) => (d.endsWith('/') ? d : `${d}/`))];
 
 type Nested = number | Nested[];
 
@@ -43,6 +46,24 @@ export function loadDistillFixture(dir = DISTILL_DIR): { expected: DistillExpect
   return {
     expected: JSON.parse(readFileSync(`${dir}expected.json`, 'utf8')) as DistillExpected,
     inputs: JSON.parse(readFileSync(`${dir}inputs.json`, 'utf8')) as DistillInputs,
+  };
+}
+
+/** The fixture's teacher and student (both BertForSequenceClassification, checked) and its batch. */
+export async function loadDistillModels(dir: string, inputs: DistillInputs): Promise<{ teacher: BertForSequenceClassification; student: BertForSequenceClassification; batch: DistillBatch }> {
+  for (const who of ['teacher', 'student']) {
+    const arch = (JSON.parse(readFileSync(`${dir}${who}/config.json`, 'utf8')) as { architectures: string[] }).architectures[0];
+    expect(arch, `${who} architecture`).toBe('BertForSequenceClassification');
+  }
+  return {
+    teacher: await BertForSequenceClassification.fromPretrained(`${dir}teacher`, { log: false }),
+    student: await BertForSequenceClassification.fromPretrained(`${dir}student`, { log: false }),
+    batch: {
+      inputIds: tf.tensor2d(inputs.input_ids, undefined, 'int32'),
+      attentionMask: tf.tensor2d(inputs.attention_mask, undefined, 'int32'),
+      tokenTypeIds: tf.tensor2d(inputs.token_type_ids, undefined, 'int32'),
+      labels: tf.tensor1d(inputs.labels, 'int32'),
+    },
   };
 }
 

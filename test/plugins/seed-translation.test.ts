@@ -135,13 +135,14 @@ describe('seed snippets, translated, equal the plugins', () => {
     expect(pluginTotal([new LogitKdPlugin({ alpha: 0.7 })], student)).toBeCloseTo(ref7, 5);
   });
 
-  it('layer_distillation_step = HiddenStatePlugin (mean over pairs) weighted by the pair count', () => {
+  it('layer_distillation_step = HiddenStatePlugin with reduction "sum"', () => {
     const mapping = { 0: 0, 1: 2, 2: 4 };
     const ref = seed(() => layer_distillation_step(teacher, student, inputs, mapping));
     expect(ref).toBeGreaterThan(0);
-    expect(pluginTotal([new HiddenStatePlugin({ layerMap: { kind: 'explicit', map: mapping }, weight: 3 })], student)).toBeCloseTo(ref, 5);
-    // The default uniform map is the same mapping here.
-    expect(pluginTotal([new HiddenStatePlugin({ weight: 3 })], student)).toBeCloseTo(ref, 5);
+    expect(pluginTotal([new HiddenStatePlugin({ layerMap: { kind: 'explicit', map: mapping }, reduction: 'sum' })], student)).toBeCloseTo(ref, 5);
+    // The default uniform map is the same mapping here; the default mean is the sum over 3 pairs.
+    expect(pluginTotal([new HiddenStatePlugin({ reduction: 'sum' })], student)).toBeCloseTo(ref, 5);
+    expect(pluginTotal([new HiddenStatePlugin()], student)).toBeCloseTo(ref / 3, 5);
   });
 
   it('attention_distillation_loss (teacher heads averaged) = AttentionPlugin', () => {
@@ -157,7 +158,8 @@ describe('seed snippets, translated, equal the plugins', () => {
     const student4 = new BertForSequenceClassification({ ...teacher.config, numHiddenLayers: 2, initializerRange: 0.1 }, 8);
     const ref = seed(() => tinybert_compute_loss(teacher, student4, inputs));
     expect(ref).toBeGreaterThan(0);
-    expect(pluginTotal([new TinyBertPlugin({ layerMap: { kind: 'explicit', map: { 1: 1, 2: 3 } } })], student4)).toBeCloseTo(ref, 5);
+    // hidden_states[1::2] and attentions[::2], each map given as the seed indexes its list.
+    expect(pluginTotal([new TinyBertPlugin({ layerMap: { kind: 'explicit', map: { 1: 1, 2: 3 } }, attentionLayerMap: { kind: 'explicit', map: { 0: 0, 1: 2 } } })], student4)).toBeCloseTo(ref, 5);
     student4.dispose();
   });
 });

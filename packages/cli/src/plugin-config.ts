@@ -3,11 +3,14 @@
  * loss plugins. Each type lists its options and their kinds, so an unknown option or a wrong
  * value is refused as `plugins[i].<field>` before training starts.
  */
-import { AttentionPlugin, CosinePlugin, HiddenStatePlugin, LogitKdPlugin, MiniLmPlugin, PatientKdPlugin, TinyBertPlugin, type LayerMapSpec, type LossPlugin, type Schedule } from '@distillery/plugins';
+import { AttentionPlugin, CosinePlugin, HiddenStatePlugin, LogitKdPlugin, MiniLmPlugin, PatientKdPlugin, TinyBertPlugin, type LayerMapSpec, type LossPlugin, type ProjectorInit, type Schedule } from '@distillery/plugins';
+import { readSafetensors, type TensorEntry } from '@distillery/models';
 import type { ConfigFields } from './config.js';
 
 /** How an option is checked: a value kind, or the allowed strings. */
-type OptionKind = 'schedule' | 'number' | 'int' | 'boolean' | 'layerMap' | readonly string[];
+type OptionKind = 'schedule' | 'number' | 'int' | 'boolean' | 'layerMap' | 'projector' | readonly string[];
+
+const REDUCTION = ['mean', 'sum'] as const;
 
 interface PluginType {
   options: Readonly<Record<string, OptionKind>>;
@@ -17,9 +20,12 @@ interface PluginType {
 
 export const PLUGIN_TYPES: Readonly<Record<string, PluginType>> = {
   logitKd: { options: { kind: ['kl', 'mse', 'regression'], temperature: 'schedule', alpha: 'schedule' }, create: (o) => new LogitKdPlugin(o) },
-  hiddenState: { options: { layerMap: 'layerMap', includeEmbeddings: 'boolean', maskPadding: 'boolean' }, create: (o) => new HiddenStatePlugin(o) },
-  attention: { options: { layerMap: 'layerMap', target: ['probabilities', 'scores'], maskPadding: 'boolean' }, create: (o) => new AttentionPlugin(o) },
-  tinyBert: { options: { layerMap: 'layerMap', attentionTarget: ['probabilities', 'scores'], temperature: 'number', intermediateSteps: 'int' }, create: (o) => new TinyBertPlugin(o) },
+  hiddenState: { options: { layerMap: 'layerMap', includeEmbeddings: 'boolean', maskPadding: 'boolean', reduction: REDUCTION, projector: 'projector' }, create: (o) => new HiddenStatePlugin(o) },
+  attention: { options: { layerMap: 'layerMap', target: ['probabilities', 'scores'], maskPadding: 'boolean', reduction: REDUCTION }, create: (o) => new AttentionPlugin(o) },
+  tinyBert: {
+    options: { layerMap: 'layerMap', attentionLayerMap: 'layerMap', reduction: REDUCTION, embeddingProjector: 'projector', hiddenProjector: 'projector', attentionTarget: ['probabilities', 'scores'], temperature: 'number', intermediateSteps: 'int' },
+    create: (o) => new TinyBertPlugin(o),
+  },
   miniLm: { options: {}, create: (o) => new MiniLmPlugin(o) },
   cosine: { options: {}, create: (o) => new CosinePlugin(o) },
   patientKd: { options: { layerMap: 'layerMap' }, create: (o) => new PatientKdPlugin(o) },
@@ -61,6 +67,29 @@ function layerMap(f: ConfigFields, v: unknown, path: string): LayerMapSpec {
   return { kind, map: pairs };
 }
 
+/**
+ * Initial projector weights from a safetensors file holding one `[teacherWidth, studentWidth]`
+ * `*weight` tensor and optionally its `*bias` (e.g. the parity fixtures' projector.safetensors).
+ */
+function projector(f: ConfigFields, v: unknown, path: string): ProjectorInit {
+  const file = f.path(v, path);
+  let tensors: Map<string, TensorEntry>;
+  try {
+    tensors = readSafetensors(file).tensors;
+  } catch (cause) {
+    return f.fail(path, `cannot be read as safetensors (${(cause as Error).message}); give a .safetensors file with the projector's weight and bias.`, cause);
+  }
+  const pick = (suffix: string) => [...tensors].filter(([name]) => name === suffix || name.endsWith(`.${suffix}`));
+  const weights = pick('weight');
+  const biases = pick('bias');
+  if (weights.length !== 1 || weights[0]![1].shape.length !== 2 || biases.length > 1) {
+    f.fail(path, `${file} must hold exactly one 2-D "<name>.weight" [teacher width, student width] and at most one "<name>.bias"; it has ${[...tensors.keys()].join(', ') || 'no tensors'}.`);
+  }
+  const [, w] = weights[0]!;
+  const rows = Array.from({ length: w.shape[0]! }, (_, r) => Array.from(w.data).slice(r * w.shape[1]!, (r + 1) * w.shape[1]!));
+  return { weight: rows, ...(biases[0] && { bias: Array.from(biases[0][1].data) }) };
+}
+
 function option(f: ConfigFields, kind: OptionKind, v: unknown, path: string): unknown {
   if (typeof kind !== 'string') return f.choice(v, path, kind);
   switch (kind) {
@@ -69,6 +98,7 @@ function option(f: ConfigFields, kind: OptionKind, v: unknown, path: string): un
     case 'int': return f.int(v, path, 0);
     case 'boolean': return f.boolean(v, path);
     case 'layerMap': return layerMap(f, v, path);
+    case 'projector': return projector(f, v, path);
   }
 }
 

@@ -1,11 +1,11 @@
 /**
  * Attention-map distillation (TinyBERT, the seed's `attention_distillation_loss`):
- * the mean over mapped layers of `mse(S_att[i], T_att[j])` on `[B, heads, S, S]` maps.
+ * the mean (or sum) over mapped layers of `mse(S_att[i], T_att[j])` on `[B, heads, S, S]` maps.
  */
 import * as tf from '@tensorflow/tfjs';
 import { DistilleryPluginsError } from '../errors.js';
 import { pick } from './hidden.js';
-import type { LayerMap } from './layer-map.js';
+import { reducePairs, type LayerMap, type PairReduction } from './layer-map.js';
 import { mseLoss, pairMask } from './mse.js';
 
 /**
@@ -37,9 +37,11 @@ export interface AttentionLossOptions {
   attentionMask?: tf.Tensor;
   /** Leave (query, key) pairs that touch padding out of the mean. Needs `attentionMask`. Default false. */
   maskPadding?: boolean;
+  /** How pairs combine into `total`. Default `mean` (the seed's `loss / len(mapping)`). */
+  reduction?: PairReduction;
 }
 
-/** Per-layer MSE values and their mean. Maps index the `attentions` lists (0-based layers). */
+/** Per-layer MSE values and their mean or sum. Maps index the `attentions` lists (0-based layers). */
 export function attentionMseLoss(studentMaps: readonly tf.Tensor[], teacherMaps: readonly tf.Tensor[], map: LayerMap, options: AttentionLossOptions = {}): { total: tf.Scalar; perPair: tf.Scalar[] } {
   const target = options.target ?? 'probabilities';
   if ((target === 'scores' || options.maskPadding) && options.attentionMask === undefined) {
@@ -61,6 +63,6 @@ export function attentionMseLoss(studentMaps: readonly tf.Tensor[], teacherMaps:
       }
       return mseLoss(s, t, mask);
     });
-    return { total: tf.div(tf.addN(perPair), perPair.length) as tf.Scalar, perPair };
+    return { total: reducePairs(perPair, options.reduction), perPair };
   });
 }

@@ -1,10 +1,10 @@
 /**
  * Hidden-state distillation (FitNets / TinyBERT / the seed's `LayerDistillationLoss`):
- * the mean over mapped pairs of `mse(project(S_h[i]), T_h[j])`.
+ * the mean (or sum) over mapped pairs of `mse(project(S_h[i]), T_h[j])`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { DistilleryPluginsError } from '../errors.js';
-import type { LayerMap } from './layer-map.js';
+import { reducePairs, type LayerMap, type PairReduction } from './layer-map.js';
 import { mseLoss, tokenMask } from './mse.js';
 
 export interface HiddenLossOptions {
@@ -12,6 +12,8 @@ export interface HiddenLossOptions {
   project?: (x: tf.Tensor) => tf.Tensor;
   /** `[B, S]` padding mask: when given, padded positions are left out of the mean. */
   attentionMask?: tf.Tensor;
+  /** How pairs combine into `total`. Default `mean`. */
+  reduction?: PairReduction;
 }
 
 /** Fetch `list[index]` or say which output is short. */
@@ -21,7 +23,7 @@ export function pick<T>(list: readonly T[], index: number, what: string): T {
   return x;
 }
 
-/** Per-pair MSE values (for logging) and their mean. */
+/** Per-pair MSE values (for logging) and their mean or sum. */
 export function hiddenMseLoss(studentHidden: readonly tf.Tensor[], teacherHidden: readonly tf.Tensor[], map: LayerMap, options: HiddenLossOptions = {}): { total: tf.Scalar; perPair: tf.Scalar[] } {
   return tf.tidy(() => {
     const mask = options.attentionMask === undefined ? undefined : tokenMask(options.attentionMask); // [B, S, 1]
@@ -34,7 +36,6 @@ export function hiddenMseLoss(studentHidden: readonly tf.Tensor[], teacherHidden
       }
       return mseLoss(projected, t, mask);
     });
-    // Mean, not sum, over pairs: the loss scale does not depend on how many layers are mapped.
-    return { total: tf.div(tf.addN(perPair), perPair.length) as tf.Scalar, perPair };
+    return { total: reducePairs(perPair, options.reduction), perPair };
   });
 }

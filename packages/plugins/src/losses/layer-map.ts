@@ -3,6 +3,7 @@
  * (0 = embedding output, i = output of layer i) for hidden maps, and `attentions`
  * (0-based layers) for attention maps; the `*LayerMap` builders below produce the former.
  */
+import * as tf from '@tensorflow/tfjs';
 import { DistilleryPluginsError } from '../errors.js';
 
 /** `[studentIndex, teacherIndex]` pairs, in student order. */
@@ -68,6 +69,36 @@ export function checkLayerMap(map: LayerMap, studentLayers: number, teacherLayer
     if (!Number.isInteger(t) || t < 0 || t > teacherLayers) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what}: teacher index ${t} is outside 0..${teacherLayers} (the teacher has ${teacherLayers} layers).`);
   }
   return map;
+}
+
+/**
+ * How per-pair losses combine: `mean` keeps the scale independent of how many layers are
+ * mapped (the fixtures' `hidden_mse`); `sum` is the seed's `layer_loss += …` and TinyBERT's.
+ */
+export type PairReduction = 'mean' | 'sum';
+
+/** Combine per-pair scalars as `reduction` says. */
+export function reducePairs(perPair: readonly tf.Scalar[], reduction: PairReduction = 'mean'): tf.Scalar {
+  return tf.tidy(() => {
+    const sum = tf.addN(perPair as tf.Scalar[]) as tf.Scalar;
+    return reduction === 'sum' ? sum : (tf.div(sum, perPair.length) as tf.Scalar);
+  });
+}
+
+/** A pair's sub-term name, `<student>-<teacher>` (logged as `loss/<plugin>/6-12`). */
+export function pairName([s, t]: readonly [number, number]): string {
+  return `${s}-${t}`;
+}
+
+/**
+ * Attention-layer pairs for a spec: an `explicit` map indexes `attentions` directly (0-based
+ * layers, as the seed's `mapping` and the fixtures' `attention_layer_map` do); the other kinds
+ * pair each student layer's attention with that of the teacher layer the hidden map would pick.
+ */
+export function resolveAttentionMap(spec: LayerMapSpec, studentLayers: number, teacherLayers: number): LayerMap {
+  return spec.kind === 'explicit'
+    ? checkLayerMap(resolveLayerMap(spec, studentLayers, teacherLayers), studentLayers - 1, teacherLayers - 1, 'attention layer map')
+    : attentionMapFromHiddenMap(resolveLayerMap(spec, studentLayers, teacherLayers, { includeEmbeddings: false }));
 }
 
 /**

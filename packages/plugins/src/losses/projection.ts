@@ -3,6 +3,16 @@
  * width before comparing them (TinyBERT's W_h, the seed's `projector`). HF layout `[out, in]`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { DistilleryPluginsError } from '../errors.js';
+
+/**
+ * Starting weights for a projection (HF layout: weight `[teacherDim, studentDim]`, bias
+ * `[teacherDim]`, zeros when absent): to resume from, or match, another run's projector.
+ */
+export interface ProjectorInit {
+  weight: tf.Tensor | number[][];
+  bias?: tf.Tensor | number[];
+}
 
 export class LinearProjection {
   /** `[teacherDim, studentDim]`. */
@@ -14,12 +24,13 @@ export class LinearProjection {
     readonly name: string,
     readonly inFeatures: number,
     readonly outFeatures: number,
-    options: { seed?: number; std?: number } = {},
+    options: { seed?: number; std?: number; initial?: ProjectorInit } = {},
   ) {
-    // Same init as the models' Linear layers: N(0, 0.02) weights, zero bias. tfjs variable
-    // names are global and must be unique, so the checkpoint name lives in namedVariables() only.
-    this.weight = tf.tidy(() => tf.variable(tf.randomNormal([outFeatures, inFeatures], 0, options.std ?? 0.02, 'float32', options.seed)));
-    this.bias = tf.tidy(() => tf.variable(tf.zeros([outFeatures])));
+    const init = options.initial;
+    // Default: the models' Linear init, N(0, 0.02) weights, zero bias. tfjs variable names are
+    // global and must be unique, so the checkpoint name lives in namedVariables() only.
+    this.weight = tf.tidy(() => tf.variable(init ? checkedInit(init.weight, [outFeatures, inFeatures], `${name}.weight`) : tf.randomNormal([outFeatures, inFeatures], 0, options.std ?? 0.02, 'float32', options.seed)));
+    this.bias = tf.tidy(() => tf.variable(init?.bias !== undefined ? checkedInit(init.bias, [outFeatures], `${name}.bias`) : tf.zeros([outFeatures])));
   }
 
   /** `x @ Wᵀ + b`: `[..., in]` → `[..., out]`. */
@@ -40,4 +51,13 @@ export class LinearProjection {
     this.weight.dispose();
     this.bias.dispose();
   }
+}
+
+/** An initial value as a float32 tensor of `shape`, or a typed error naming the variable. */
+function checkedInit(value: tf.Tensor | number[][] | number[], shape: number[], what: string): tf.Tensor {
+  const t = value instanceof tf.Tensor ? tf.cast(value, 'float32') : tf.tensor(value, undefined, 'float32');
+  if (t.shape.join() !== shape.join()) {
+    throw new DistilleryPluginsError('SHAPE_MISMATCH', `initial ${what} has shape [${t.shape.join(', ')}] but the projection needs [${shape.join(', ')}] (HF layout [teacher width, student width]).`);
+  }
+  return t;
 }

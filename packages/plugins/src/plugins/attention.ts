@@ -1,10 +1,10 @@
 /** AttentionDistill: attention-map MSE over a layer map; teacher heads averaged when counts differ. */
 import type * as tf from '@tensorflow/tfjs';
 import { attentionMseLoss } from '../losses/attention.js';
-import { attentionMapFromHiddenMap, checkLayerMap, resolveLayerMap, type LayerMap, type LayerMapSpec } from '../losses/layer-map.js';
+import { resolveAttentionMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
 import type { LossContext, LossPlugin, OutputRequest, SetupContext } from '../plugin.js';
 import type { Schedule } from '../schedule.js';
-import { need, ready } from './require.js';
+import { need, ready, reportPairs } from './require.js';
 
 export interface AttentionPluginOptions {
   name?: string;
@@ -18,6 +18,8 @@ export interface AttentionPluginOptions {
   target?: 'probabilities' | 'scores';
   /** Leave (query, key) pairs that touch padding out of the mean. Default false. */
   maskPadding?: boolean;
+  /** How the pairs combine: `mean` (default, the seed's `attention_distillation_loss`) or `sum`. */
+  reduction?: PairReduction;
 }
 
 export class AttentionPlugin implements LossPlugin {
@@ -35,18 +37,19 @@ export class AttentionPlugin implements LossPlugin {
   }
 
   setup({ student, teacher }: SetupContext): void {
-    const spec = this.options.layerMap ?? { kind: 'uniform' };
-    this.map = spec.kind === 'explicit'
-      ? checkLayerMap(resolveLayerMap(spec, student.numLayers, teacher.numLayers), student.numLayers - 1, teacher.numLayers - 1, 'attention layer map')
-      : attentionMapFromHiddenMap(resolveLayerMap(spec, student.numLayers, teacher.numLayers, { includeEmbeddings: false }));
+    this.map = resolveAttentionMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers);
   }
 
   compute(ctx: LossContext): tf.Scalar {
     const key = this.options.target === 'scores' ? 'attentionScores' : 'attentions';
-    return attentionMseLoss(need(ctx.student, key, 'student', this.name), need(ctx.teacher, key, 'teacher', this.name), ready(this.map, this.name), {
+    const map = ready(this.map, this.name);
+    const { total, perPair } = attentionMseLoss(need(ctx.student, key, 'student', this.name), need(ctx.teacher, key, 'teacher', this.name), map, {
       target: this.options.target,
       attentionMask: ctx.attentionMask,
       maskPadding: this.options.maskPadding,
-    }).total;
+      reduction: this.options.reduction,
+    });
+    reportPairs(ctx, map, perPair);
+    return total;
   }
 }

@@ -1,11 +1,11 @@
 /** LayerDistill: hidden-state MSE over a layer map, through a learned projection when widths differ. */
 import type * as tf from '@tensorflow/tfjs';
 import { hiddenMseLoss } from '../losses/hidden.js';
-import { resolveLayerMap, type LayerMap, type LayerMapSpec } from '../losses/layer-map.js';
-import type { LinearProjection } from '../losses/projection.js';
+import { resolveLayerMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
+import type { LinearProjection, ProjectorInit } from '../losses/projection.js';
 import type { LossContext, LossPlugin, OutputRequest, SetupContext } from '../plugin.js';
 import type { Schedule } from '../schedule.js';
-import { applyOf, need, projectionIfNeeded, ready } from './require.js';
+import { applyOf, need, projectionIfNeeded, ready, reportPairs } from './require.js';
 
 export interface HiddenStatePluginOptions {
   name?: string;
@@ -16,6 +16,10 @@ export interface HiddenStatePluginOptions {
   includeEmbeddings?: boolean;
   /** Leave padded positions out of the mean. Default false (the seed's `F.mse_loss`). */
   maskPadding?: boolean;
+  /** How the pairs combine: `mean` (default) or `sum` (the seed's `layer_distillation_step`). */
+  reduction?: PairReduction;
+  /** Starting projector weights; given, a projector exists even at equal widths (the seed's `LayerDistillationLoss`). */
+  projector?: ProjectorInit;
 }
 
 export class HiddenStatePlugin implements LossPlugin {
@@ -36,7 +40,7 @@ export class HiddenStatePlugin implements LossPlugin {
 
   setup({ student, teacher, seed }: SetupContext): void {
     this.map = resolveLayerMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, { includeEmbeddings: this.options.includeEmbeddings ?? true });
-    this.projector = projectionIfNeeded(`${this.name}.projector`, student.hiddenSize, teacher.hiddenSize, seed);
+    this.projector = projectionIfNeeded(`${this.name}.projector`, student.hiddenSize, teacher.hiddenSize, seed, this.options.projector);
   }
 
   variables(): Map<string, tf.Variable> {
@@ -44,10 +48,14 @@ export class HiddenStatePlugin implements LossPlugin {
   }
 
   compute(ctx: LossContext): tf.Scalar {
-    return hiddenMseLoss(need(ctx.student, 'hiddenStates', 'student', this.name), need(ctx.teacher, 'hiddenStates', 'teacher', this.name), ready(this.map, this.name), {
+    const map = ready(this.map, this.name);
+    const { total, perPair } = hiddenMseLoss(need(ctx.student, 'hiddenStates', 'student', this.name), need(ctx.teacher, 'hiddenStates', 'teacher', this.name), map, {
       project: applyOf(this.projector),
       attentionMask: this.options.maskPadding ? ctx.attentionMask : undefined,
-    }).total;
+      reduction: this.options.reduction,
+    });
+    reportPairs(ctx, map, perPair);
+    return total;
   }
 
   dispose(): void {

@@ -1,8 +1,9 @@
 /** Small helpers every built-in plugin shares. */
 import type * as tf from '@tensorflow/tfjs';
 import { DistilleryPluginsError } from '../errors.js';
-import { LinearProjection } from '../losses/projection.js';
-import type { DistillOutputs } from '../plugin.js';
+import { LinearProjection, type ProjectorInit } from '../losses/projection.js';
+import { pairName, type LayerMap } from '../losses/layer-map.js';
+import type { DistillOutputs, LossContext } from '../plugin.js';
 
 /** The output list a plugin asked for, or a typed error saying which flag produces it. */
 export function need<K extends 'hiddenStates' | 'attentions' | 'attentionScores'>(outputs: DistillOutputs, key: K, who: string, plugin: string): NonNullable<DistillOutputs[K]> {
@@ -14,9 +15,12 @@ export function need<K extends 'hiddenStates' | 'attentions' | 'attentionScores'
   return list as NonNullable<DistillOutputs[K]>;
 }
 
-/** A projection from the student's to the teacher's width, or none when they already match. */
-export function projectionIfNeeded(name: string, studentDim: number, teacherDim: number, seed: number): LinearProjection | undefined {
-  return studentDim === teacherDim ? undefined : new LinearProjection(name, studentDim, teacherDim, { seed });
+/**
+ * A projection from the student's to the teacher's width, or none when they already match and
+ * no initial weights are given (given weights always make one, as the seed's `projector` is).
+ */
+export function projectionIfNeeded(name: string, studentDim: number, teacherDim: number, seed: number, initial?: ProjectorInit): LinearProjection | undefined {
+  return studentDim === teacherDim && initial === undefined ? undefined : new LinearProjection(name, studentDim, teacherDim, { seed, ...(initial && { initial }) });
 }
 
 /** Raise when a plugin is used before `setup` has given it the models' shapes. */
@@ -27,3 +31,8 @@ export function ready<T>(value: T | undefined, plugin: string): T {
 
 export type Project = ((x: tf.Tensor) => tf.Tensor) | undefined;
 export const applyOf = (p: LinearProjection | undefined): Project => (p ? (x) => p.apply(x) : undefined);
+
+/** Report each pair's value as a sub-term `<prefix><student>-<teacher>` (`loss/hidden/6-12`). */
+export function reportPairs(ctx: Pick<LossContext, 'report'>, map: LayerMap, perPair: readonly tf.Scalar[], prefix = ''): void {
+  map.forEach((pair, i) => ctx.report(`${prefix}${pairName(pair)}`, perPair[i]!));
+}

@@ -7,12 +7,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { attentionMseLoss } from '../losses/attention.js';
 import { hiddenMseLoss } from '../losses/hidden.js';
-import { attentionMapFromHiddenMap, resolveLayerMap, type LayerMap, type LayerMapSpec } from '../losses/layer-map.js';
+import { attentionMapFromHiddenMap, reducePairs, resolveAttentionMap, resolveLayerMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
 import { combineTeacherLogits, softTargetKlLoss } from '../losses/logit-kd.js';
-import type { LinearProjection } from '../losses/projection.js';
+import type { LinearProjection, ProjectorInit } from '../losses/projection.js';
 import type { LossContext, LossPlugin, OutputRequest, Progress, SetupContext } from '../plugin.js';
 import type { Schedule } from '../schedule.js';
-import { applyOf, need, projectionIfNeeded, ready } from './require.js';
+import { applyOf, need, projectionIfNeeded, ready, reportPairs } from './require.js';
 
 export interface TinyBertPluginOptions {
   name?: string;
@@ -22,6 +22,17 @@ export interface TinyBertPluginOptions {
    * `uniform` (the paper's g(m) = m·k). The seed's `hidden_states[1::2]` is `{1: 1, 2: 3, ...}`.
    */
   layerMap?: LayerMapSpec;
+  /**
+   * Attention-layer map, independent of `layerMap`: an `explicit` map indexes `attentions`
+   * (0-based), so the seed's `attentions[::2]` is `{0: 0, 1: 2}`. Default: the attention of
+   * each layer `layerMap` pairs.
+   */
+  attentionLayerMap?: LayerMapSpec;
+  /** How the hidden and the attention pairs combine. Default `sum` (TinyBERT and the seed). */
+  reduction?: PairReduction;
+  /** Starting weights of W_e / W_h; given, the projector exists even at equal widths. */
+  embeddingProjector?: ProjectorInit;
+  hiddenProjector?: ProjectorInit;
   /** `probabilities` (the seed's `output_attentions`) or `scores` (the paper). Default probabilities. */
   attentionTarget?: 'probabilities' | 'scores';
   /** Prediction-layer temperature. Default 4 (the seed's `/4 … ·16`). */
@@ -59,9 +70,10 @@ export class TinyBertPlugin implements LossPlugin {
 
   setup({ student, teacher, seed }: SetupContext): void {
     this.hiddenMap = resolveLayerMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, { includeEmbeddings: false });
-    this.attentionMap = attentionMapFromHiddenMap(this.hiddenMap);
-    this.embeddingProjector = projectionIfNeeded(`${this.name}.embeddingProjector`, student.hiddenSize, teacher.hiddenSize, seed);
-    this.hiddenProjector = projectionIfNeeded(`${this.name}.hiddenProjector`, student.hiddenSize, teacher.hiddenSize, seed + 1);
+    const attention = this.options.attentionLayerMap;
+    this.attentionMap = attention ? resolveAttentionMap(attention, student.numLayers, teacher.numLayers) : attentionMapFromHiddenMap(this.hiddenMap);
+    this.embeddingProjector = projectionIfNeeded(`${this.name}.embeddingProjector`, student.hiddenSize, teacher.hiddenSize, seed, this.options.embeddingProjector);
+    this.hiddenProjector = projectionIfNeeded(`${this.name}.hiddenProjector`, student.hiddenSize, teacher.hiddenSize, seed + 1, this.options.hiddenProjector);
   }
 
   variables(): Map<string, tf.Variable> {
@@ -76,15 +88,21 @@ export class TinyBertPlugin implements LossPlugin {
       const tHidden = need(ctx.teacher, 'hiddenStates', 'teacher', this.name);
       const attKey = this.options.attentionTarget === 'scores' ? 'attentionScores' : 'attentions';
       const emb = hiddenMseLoss(sHidden, tHidden, [[0, 0]], { project: applyOf(this.embeddingProjector) }).total;
-      // TinyBERT sums the layer terms rather than averaging them.
-      const hidden = tf.addN(hiddenMseLoss(sHidden, tHidden, ready(this.hiddenMap, this.name), { project: applyOf(this.hiddenProjector) }).perPair) as tf.Scalar;
-      const attention = tf.addN(attentionMseLoss(need(ctx.student, attKey, 'student', this.name), need(ctx.teacher, attKey, 'teacher', this.name), ready(this.attentionMap, this.name), {
+      const hiddenMap = ready(this.hiddenMap, this.name);
+      const attentionMap = ready(this.attentionMap, this.name);
+      const hiddenPairs = hiddenMseLoss(sHidden, tHidden, hiddenMap, { project: applyOf(this.hiddenProjector) }).perPair;
+      const attentionPairs = attentionMseLoss(need(ctx.student, attKey, 'student', this.name), need(ctx.teacher, attKey, 'teacher', this.name), attentionMap, {
         target: this.options.attentionTarget,
         attentionMask: ctx.attentionMask,
-      }).perPair) as tf.Scalar;
+      }).perPair;
+      const reduction = this.options.reduction ?? 'sum';
+      const hidden = reducePairs(hiddenPairs, reduction);
+      const attention = reducePairs(attentionPairs, reduction);
       ctx.report('embedding', emb);
       ctx.report('hidden', hidden);
       ctx.report('attention', attention);
+      reportPairs(ctx, hiddenMap, hiddenPairs, 'hidden/');
+      reportPairs(ctx, attentionMap, attentionPairs, 'attention/');
       terms.push(emb, hidden, attention);
     }
     if (stage !== 'intermediate') {
