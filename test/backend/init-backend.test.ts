@@ -67,8 +67,18 @@ describe('initBackend', () => {
     expect(fromEnv.code).toBe('BACKEND_UNKNOWN');
     expect(fromEnv.message).toContain('gpu-please');
     vi.unstubAllEnvs();
-    const fromOption = await failure(initBackend({ backend: 'webgpu' as never, log: false }));
+    const fromOption = await failure(initBackend({ backend: 'metal' as never, log: false }));
     expect(fromOption.code).toBe('BACKEND_UNKNOWN');
-    expect(fromOption.message).toContain("backend: 'webgpu'");
+    expect(fromOption.message).toContain("backend: 'metal'");
+  });
+
+  // Last: it leaves navigator.gpu installed. Without VK_ICD_FILENAMES Dawn sees only hardware adapters.
+  it('webgpu by name runs on a hardware adapter, or throws BACKEND_UNAVAILABLE saying how to get one', async () => {
+    vi.stubEnv('VK_ICD_FILENAMES', '');
+    const r = await initBackend({ backend: 'webgpu', log: false }).then((info) => info, (e: unknown) => e);
+    if (r instanceof DistilleryBackendsError) {
+      expect(r.code).toBe('BACKEND_UNAVAILABLE');
+      expect(r.message).toMatch(/backend "webgpu" requested but unavailable .*Vulkan driver.*NVIDIA_DRIVER_CAPABILITIES.*VK_ICD_FILENAMES=\/usr\/lib\/chromium\/vk_swiftshader_icd\.json/);
+    } else expect(r).toMatchObject({ backend: 'webgpu', adapter: { software: false } });
   });
 });

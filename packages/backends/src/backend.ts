@@ -1,21 +1,26 @@
 /**
  * One function every entry point calls to pick the compute backend.
- * Order: tfjs-node-gpu (CUDA) → tfjs-node → native (@distillery/native: OpenBLAS addon, all cores)
- * → wasm (SIMD) → cpu. The tfjs-node packages are optional peers: never installed by
- * `pnpm install`, only detected here; native is offered only when its addon built at install.
+ * Order: tfjs-node-gpu (CUDA) → webgpu (Dawn over Vulkan, hardware adapters only) → tfjs-node
+ * → native (@distillery/native: OpenBLAS addon, all cores) → wasm (SIMD) → cpu. The tfjs-node
+ * packages are optional peers: never installed by `pnpm install`, only detected here; native is
+ * offered only when its addon built at install. A software WebGPU adapter (SwiftShader) is slower
+ * than every CPU backend, so it runs only when asked for by name.
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { DistilleryBackendsError } from './errors.js';
 import { installWasmKernelFixes } from './wasm-kernels.js';
+import { describeAdapter, installNodeWebGpu, probeWebGpuAdapter, type GpuAdapterSummary } from './webgpu.js';
 
-export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
   backend: BackendName;
   /** Where the backend came from, e.g. "@tensorflow/tfjs-node-gpu" or "@tensorflow/tfjs-backend-wasm". */
   provider: string;
   threads: number;
+  /** The GPU adapter, for webgpu. */
+  adapter?: GpuAdapterSummary;
   /** Why this backend was chosen (and why faster ones were not). */
   reason: string;
 }
@@ -27,12 +32,15 @@ export interface InitBackendOptions {
   log?: boolean | ((line: string) => void);
 }
 
-const NAMES: readonly BackendName[] = ['tensorflow', 'native', 'wasm', 'cpu'];
+const NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
 let current: BackendInfo | undefined;
 
-async function tryTensorflow(): Promise<{ ok: true; provider: string } | { ok: false; why: string }> {
+const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu';
+const TFJS_NODE = '@tensorflow/tfjs-node';
+
+async function tryTensorflow(packages: readonly string[]): Promise<{ ok: true; provider: string } | { ok: false; why: string }> {
   const misses: string[] = [];
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+  for (const pkg of packages) {
     try {
       await import(pkg);
       if (tf.findBackend('tensorflow')) return { ok: true, provider: pkg };
@@ -43,6 +51,30 @@ async function tryTensorflow(): Promise<{ ok: true; provider: string } | { ok: f
     }
   }
   return { ok: false, why: misses.join('; ') };
+}
+
+/** How to get an adapter, for the error a forced webgpu raises when Dawn finds none. */
+const WEBGPU_HELP =
+  'install the GPU\'s Vulkan driver and the Vulkan loader (Debian: libvulkan1; in containers NVIDIA_DRIVER_CAPABILITIES must include graphics), ' +
+  'or, to run on the CPU through SwiftShader (slow; for tests), set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json and XDG_RUNTIME_DIR to a writable folder (Debian package chromium)';
+
+/** `force`: the user named webgpu, so any adapter will do and the probe runs in this process. */
+async function tryWebGpu(force: boolean): Promise<{ ok: true; adapter: GpuAdapterSummary } | { ok: false; why: string }> {
+  if (!force) {
+    const probe = probeWebGpuAdapter();
+    if (!probe.ok) return { ok: false, why: `webgpu ${probe.why}` };
+    if (probe.adapter === null) return { ok: false, why: 'webgpu found no GPU adapter' };
+    if (probe.adapter.software) return { ok: false, why: `webgpu adapter ${describeAdapter(probe.adapter)} is not a GPU (DISTILLERY_BACKEND=webgpu uses it anyway)` };
+  }
+  try {
+    const adapter = await installNodeWebGpu();
+    if (adapter === null) return { ok: false, why: 'Dawn found no WebGPU adapter' };
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!(await tf.setBackend('webgpu'))) return { ok: false, why: 'webgpu backend failed to initialise' };
+    return { ok: true, adapter };
+  } catch (e) {
+    return { ok: false, why: `webgpu failed: ${(e as Error).message.split('\n')[0]}` };
+  }
 }
 
 async function tryNative(): Promise<{ ok: true; threads: number } | { ok: false; why: string }> {
@@ -91,10 +123,22 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const skipped: string[] = [];
   let info: BackendInfo | undefined;
 
-  if (want === undefined || want === 'tensorflow') {
-    const r = await tryTensorflow();
+  if (want === undefined) {
+    const r = await tryTensorflow([TFJS_NODE_GPU]);
+    if (r.ok && (await tf.setBackend('tensorflow'))) info = { backend: 'tensorflow', provider: r.provider, threads: availableParallelism(), reason: 'fastest available' };
+    else if (!r.ok) skipped.push(r.why);
+  }
+  if (!info && (want === undefined || want === 'webgpu')) {
+    const r = await tryWebGpu(want === 'webgpu');
+    if (r.ok) {
+      info = { backend: 'webgpu', provider: `@tensorflow/tfjs-backend-webgpu on ${describeAdapter(r.adapter)}`, threads: 1, adapter: r.adapter, reason: want ? 'requested' : 'GPU adapter found' };
+    } else if (want === 'webgpu') throw new DistilleryBackendsError('BACKEND_UNAVAILABLE', `backend "webgpu" requested but unavailable (${r.why}); ${WEBGPU_HELP}.`);
+    else skipped.push(r.why);
+  }
+  if (!info && (want === undefined || want === 'tensorflow')) {
+    const r = await tryTensorflow(want ? [TFJS_NODE_GPU, TFJS_NODE] : [TFJS_NODE]);
     if (r.ok && (await tf.setBackend('tensorflow'))) {
-      info = { backend: 'tensorflow', provider: r.provider, threads: availableParallelism(), reason: want ? 'requested' : 'fastest available' };
+      info = { backend: 'tensorflow', provider: r.provider, threads: availableParallelism(), reason: want ? 'requested' : skipped.join('; ') };
     } else if (want === 'tensorflow') {
       throw new DistilleryBackendsError('BACKEND_UNAVAILABLE', `backend "tensorflow" requested but unavailable (${r.ok ? 'setBackend failed' : r.why}). Install it with \`pnpm add @tensorflow/tfjs-node\` (CPU) or \`pnpm add @tensorflow/tfjs-node-gpu\` (CUDA 11.2 + cuDNN 8.1, as libtensorflow 2.9.1 expects), or pick DISTILLERY_BACKEND=wasm.`);
     } else if (!r.ok) skipped.push(r.why);

@@ -17,7 +17,7 @@ const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDist
 export function buildProgram(): Command {
   const program = new Command('distillery')
     .description('Train and distil BERT-family models on TensorFlow.js')
-    .addOption(new Option('--backend <name>', 'compute backend (default: fastest available, or DISTILLERY_BACKEND)').choices(['tensorflow', 'native', 'wasm', 'cpu']))
+    .addOption(new Option('--backend <name>', 'compute backend (default: fastest available, or DISTILLERY_BACKEND)').choices(['tensorflow', 'webgpu', 'native', 'wasm', 'cpu']))
     .hook('preAction', async (cmd) => {
       const backend = cmd.opts<{ backend?: BackendName }>().backend;
       await initBackend(backend ? { backend } : {});
