@@ -1,10 +1,12 @@
 """PyTorch twin of `pnpm bench`'s distillation step: same shapes, same losses, 2 threads.
 
-Prints one JSON object per pair on stdout. Run by bench/distill-bench.ts when
+Prints one JSON object per pair on stdout (a phase the pair does not list is null), with the
+process's peak RSS: the bench runs one pair per process, so that peak is the pair's. Run by bench/distill-bench.ts when
 `/usr/bin/python3 -c 'import torch'` works; never part of the tests.
 """
 import json
 import math
+import resource
 import statistics
 import sys
 import time
@@ -83,8 +85,9 @@ def main():
     torch.set_num_threads(2)
     torch.manual_seed(0)
     spec = json.loads(sys.argv[1])
-    b, s, reps = spec["batch"], spec["seq"], spec["reps"]
+    b, reps = spec["batch"], spec["reps"]
     for pair in spec["pairs"]:
+        s = pair["seq"]
         (tl, th, tn), (sl, sh, sn) = pair["teacher"], pair["student"]
         teacher, student = Bert(tl, th, tn).eval(), Bert(sl, sh, sn).train()
         for p in teacher.parameters():
@@ -92,7 +95,8 @@ def main():
         for m in student.modules():
             if isinstance(m, nn.Dropout):
                 m.p = 0.0
-        proj = nn.Linear(sh, th)
+        # HiddenStatePlugin learns a projection only when the widths differ.
+        proj = nn.Linear(sh, th) if sh != th else nn.Identity()
         opt = torch.optim.AdamW(list(student.parameters()) + list(proj.parameters()), lr=1e-4, weight_decay=0.01)
         ids = torch.randint(1, 30522, (b, s))
         mask = torch.ones(b, s, dtype=torch.long)
@@ -113,11 +117,14 @@ def main():
             distill_loss(student(ids, mask), t_out, labels, proj).backward()
             opt.step()
 
+        phases = pair["phases"]
+        timed = lambda phase, fn: median_ms(fn, reps) if phase in phases else None
         print(json.dumps({
             "pair": pair["name"],
-            "teacher_forward_ms": median_ms(teacher_fwd, reps),
-            "student_step_ms": median_ms(student_step, reps),
-            "distill_step_ms": median_ms(distill_step, reps),
+            "teacher_forward_ms": timed("teacherForward", teacher_fwd),
+            "student_step_ms": timed("studentStep", student_step),
+            "distill_step_ms": timed("distillStep", distill_step),
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
         }), flush=True)

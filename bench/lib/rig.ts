@@ -64,11 +64,12 @@ export class DistillRig {
   readonly teacher: BertForSequenceClassification;
   readonly student: BertForSequenceClassification;
   readonly objective: DistillationObjective;
-  readonly batch = randomBatch();
+  readonly batch: DistillBatch;
   private readonly trainer: StudentTrainer;
   private readonly studentOnly: StudentTrainer;
 
-  constructor(teacher: Arch, student: Arch) {
+  constructor(teacher: Arch, student: Arch, seq = SEQ) {
+    this.batch = randomBatch(BATCH, seq);
     this.teacher = new BertForSequenceClassification(bertConfig(teacher), 1);
     this.student = new BertForSequenceClassification(bertConfig(student), 2);
     this.objective = new DistillationObjective([new LogitKdPlugin({ temperature: 4, alpha: 0.5 }), new HiddenStatePlugin(), new AttentionPlugin()], this.teacher as DistillModel);

@@ -1,19 +1,22 @@
 /**
  * The PyTorch twin (bench/torch_step.py) run from the bench: same batch, pairs and losses,
- * 2 threads. Skipped with a reason when Debian's python3-torch is not importable.
+ * 2 threads, one process per pair (so its peak RSS is that pair's). Skipped with a reason when
+ * Debian's python3-torch is not importable.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BATCH, SEQ, type Pair, type Row } from './spec.js';
+import { distillStepFlops } from './flops.js';
+import { BATCH, PHASES, pairSeq, type Pair, type Row } from './spec.js';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../torch_step.py', import.meta.url));
 
 interface TorchLine {
   pair: string;
-  teacher_forward_ms: number;
-  student_step_ms: number;
-  distill_step_ms: number;
+  teacher_forward_ms: number | null;
+  student_step_ms: number | null;
+  distill_step_ms: number | null;
+  peak_rss_mib: number;
   threads: number;
   torch: string;
 }
@@ -36,14 +39,34 @@ export function torchBlas(): string {
   return /openblas/.test(libs) ? 'OpenBLAS' : `reference BLAS (${libs || 'unknown'}); install libopenblas0-pthread`;
 }
 
-export function runTorch(pairs: readonly Pair[], reps: number): { rows: Row[]; version?: string } {
-  const spec = { batch: BATCH, seq: SEQ, reps, pairs: pairs.map((p) => ({ name: p.name, teacher: p.teacher, student: p.student })) };
+/** One pair in its own python process; `reps` as the native row's. */
+function runTorchPair(pair: Pair, reps: number): TorchLine {
+  const seq = pairSeq(pair);
+  const spec = { batch: BATCH, reps, pairs: [{ name: pair.name, teacher: pair.teacher, student: pair.student, seq, phases: pair.phases ?? PHASES }] };
   const r = spawnSync(PYTHON, [SCRIPT, JSON.stringify(spec)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`torch_step.py exited with ${r.status ?? r.signal}`);
-  const lines = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TorchLine);
-  const rows = lines.map((l): Row => ({
-    pair: l.pair, backend: 'pytorch', teacherForwardMs: l.teacher_forward_ms, studentStepMs: l.student_step_ms, distillStepMs: l.distill_step_ms,
-    tokensPerSecond: (BATCH * SEQ * 1000) / l.distill_step_ms, reps, note: `torch ${l.torch}, ${l.threads} threads`,
-  }));
-  return { rows, version: lines[0]?.torch };
+  if (r.status !== 0) throw new Error(`torch_step.py (${pair.name}) exited with ${r.status ?? r.signal}`);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`torch_step.py (${pair.name}) printed no result`);
+  return JSON.parse(line) as TorchLine;
+}
+
+export function runTorch(pairs: readonly Pair[], repsOf: (pair: Pair) => number, log: (row: Row) => void): { rows: Row[]; version?: string } {
+  const rows: Row[] = [];
+  let version: string | undefined;
+  for (const pair of pairs) {
+    const reps = repsOf(pair);
+    const l = runTorchPair(pair, reps);
+    version = l.torch;
+    const seq = pairSeq(pair);
+    const distillGflop = distillStepFlops(pair) / 1e9;
+    const ms = (x: number | null) => x ?? NaN;
+    const row: Row = {
+      pair: l.pair, backend: 'pytorch', seq, teacherForwardMs: ms(l.teacher_forward_ms), studentStepMs: ms(l.student_step_ms), distillStepMs: ms(l.distill_step_ms),
+      tokensPerSecond: (BATCH * seq * 1000) / ms(l.distill_step_ms), distillGflop, gflops: (distillGflop * 1000) / ms(l.distill_step_ms),
+      peakRssMiB: l.peak_rss_mib, reps, note: `torch ${l.torch}, ${l.threads} threads`,
+    };
+    log(row);
+    rows.push(row);
+  }
+  return { rows, ...(version ? { version } : {}) };
 }

@@ -8,8 +8,10 @@ import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs';
 import { BertForSequenceClassification } from '@distillery/models';
 import { initBackend } from '@distillery/trainer';
+import { profileCategories } from './categories.js';
+import { distillStepFlops } from './flops.js';
 import { bertConfig, DistillRig, randomBatch, StudentTrainer } from './rig.js';
-import { BATCH, BERT_BASE, PAIRS, SEQ, type Row } from './spec.js';
+import { BATCH, BERT_BASE, PAIRS, pairSeq, SEQ, type Phase, type Row } from './spec.js';
 import { ROW_MARKER, type WorkerJob } from './worker-job.js';
 
 const MIB = 1024 * 1024;
@@ -34,23 +36,28 @@ function medianMs(fn: () => unknown, reps: number): number {
 
 const peakRssMiB = () => (process.resourceUsage().maxRSS * 1024) / MIB; // maxRSS is in KiB
 
-function runPair(job: WorkerJob): Row {
+async function runPair(job: WorkerJob): Promise<Row> {
   const pair = PAIRS.find((p) => p.name === job.pair)!;
-  const rig = new DistillRig(pair.teacher, pair.student);
-  const teacherForwardMs = medianMs(() => rig.teacherForward(), job.reps);
-  const studentStepMs = medianMs(() => rig.studentStep(), job.reps);
-  const distillStepMs = medianMs(() => rig.distillStep(), job.reps);
+  const seq = pairSeq(pair);
+  const rig = new DistillRig(pair.teacher, pair.student, seq);
+  const timed = (phase: Phase, fn: () => unknown) => (!pair.phases || pair.phases.includes(phase) ? medianMs(fn, job.reps) : NaN);
+  const teacherForwardMs = timed('teacherForward', () => rig.teacherForward());
+  const studentStepMs = timed('studentStep', () => rig.studentStep());
+  const distillStepMs = timed('distillStep', () => rig.distillStep());
   const tfRestingMiB = tf.memory().numBytes / MIB;
+  const rss = peakRssMiB(); // before the profiled step, whose bookkeeping is not the row's
+  const profile = await profileCategories(() => void rig.distillStep());
   let leakCheck: Row['leakCheck'];
   if (job.leakSteps > 0) {
     const before = tf.memory().numTensors;
     for (let i = 0; i < job.leakSteps; i++) rig.distillStep();
     leakCheck = { steps: job.leakSteps, before, after: tf.memory().numTensors };
   }
+  const distillGflop = distillStepFlops(pair) / 1e9;
   const row: Row = {
-    pair: pair.name, backend: job.backend, teacherForwardMs, studentStepMs, distillStepMs,
-    tokensPerSecond: (BATCH * SEQ * 1000) / distillStepMs, peakRssMiB: peakRssMiB(),
-    tfPeakMiB: rig.distillPeakBytes / MIB, tfRestingMiB, reps: job.reps, ...(leakCheck ? { leakCheck } : {}),
+    pair: pair.name, backend: job.backend, seq, teacherForwardMs, studentStepMs, distillStepMs,
+    tokensPerSecond: (BATCH * seq * 1000) / distillStepMs, distillGflop, gflops: (distillGflop * 1000) / distillStepMs,
+    peakRssMiB: rss, profile, tfPeakMiB: rig.distillPeakBytes / MIB, tfRestingMiB, reps: job.reps, ...(leakCheck ? { leakCheck } : {}),
   };
   rig.dispose();
   return row;
@@ -70,13 +77,13 @@ function runBertBase(job: WorkerJob): Row {
   }
   const stepMs = median(times.slice(1)); // step 0 also allocates the Adam moments
   return {
-    pair: 'bert-base', backend: job.backend, teacherForwardMs: NaN, studentStepMs: stepMs, distillStepMs: NaN,
-    tokensPerSecond: (BATCH * SEQ * 1000) / stepMs, peakRssMiB: peakRssMiB(), tfPeakMiB: trainer.peakBytes / MIB,
+    pair: 'bert-base', backend: job.backend, seq: SEQ, teacherForwardMs: NaN, studentStepMs: stepMs, distillStepMs: NaN,
+    tokensPerSecond: (BATCH * SEQ * 1000) / stepMs, distillGflop: NaN, gflops: NaN, peakRssMiB: peakRssMiB(), tfPeakMiB: trainer.peakBytes / MIB,
     tfRestingMiB: tf.memory().numBytes / MIB, reps: job.reps,
   };
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as WorkerJob;
 await initBackend({ backend: job.backend, log: false });
-const row = job.pair === 'bert-base' ? runBertBase(job) : runPair(job);
+const row = job.pair === 'bert-base' ? runBertBase(job) : await runPair(job);
 console.log(ROW_MARKER + JSON.stringify(row));
