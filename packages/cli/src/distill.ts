@@ -13,6 +13,7 @@ import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfi
 import { readDataFiles } from './data.js';
 import { classificationMetrics, formatMetrics, loadClassifier, loadTokenizer, savePretrainedFolder } from './models.js';
 import { PLUGIN_TYPES, parsePlugins } from './plugin-config.js';
+import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 
 export interface DistillConfig extends CommonConfig {
   teachers: ModelSource[];
@@ -62,10 +63,13 @@ export function registerDistill(program: Command): void {
       `Plugin types: ${Object.entries(PLUGIN_TYPES).map(([t, p]) => `${t}(${Object.keys(p.options).join(', ')})`).join(', ')}`,
       'A weight (and logitKd temperature/alpha) may be a schedule: { kind: "linear", from, to, startStep?, endStep? }.',
     ].join('\n'));
-  addConfigOptions(cmd, FLAGS).action(async (opts: Record<string, unknown>) => {
+  addResumeOption(addConfigOptions(cmd, FLAGS)).action(async (opts: Record<string, unknown>) => {
     const f = new ConfigFields(configSource(opts, FLAGS));
     const config = parseDistillConfig(f);
     const args = config.training;
+    const { teachers: t, student: s, tokenizer: tok, numLabels, teacherWeights } = config;
+    const runConfig = describeRun('distill', { teachers: t, student: s, tokenizer: tok, numLabels, plugins: f.get('plugins'), teacherWeights }, config.data, args);
+    const checkpoint = resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     const teachers = await Promise.all(config.teachers.map((t) => loadClassifier(t, { seed: args.seed })));
     const tokenizer = await loadTokenizer(config.tokenizer, config.teachers[0]!);
     const student = await loadClassifier(config.student, { seed: args.seed, numLabels: config.numLabels ?? teachers[0]!.config.numLabels });
@@ -77,10 +81,11 @@ export function registerDistill(program: Command): void {
       ...(data.eval && { evalDataset: data.eval.examples }),
       computeMetrics: classificationMetrics(student.config.numLabels),
       distillation: { seed: args.seed, ...(config.teacherWeights && { teacherWeights: config.teacherWeights }) },
+      runConfig,
     });
     const loss = config.plugins.map((p) => p.name).join(' + ');
     console.error(`[distillery] distill: ${teachers.length} teacher(s) → ${student.constructor.name} on ${data.train!.examples.length} ${data.train!.labelled ? 'labelled' : 'unlabelled'} examples, loss ${loss}`);
-    const result = await trainer.train();
+    const result = await trainResumable(trainer, checkpoint);
     // The last training log's per-plugin terms (loss/<plugin>[/<part>]), unweighted.
     const lastLog = trainer.state.logHistory.filter((e) => 'loss' in e).at(-1) ?? {};
     const terms = Object.fromEntries(Object.entries(lastLog).filter((e): e is [string, number] => e[0].startsWith('loss/') && typeof e[1] === 'number'));

@@ -10,6 +10,7 @@ import { registerDemo } from './demo.js';
 import { registerDistill } from './distill.js';
 import { registerEval } from './eval.js';
 import { registerForward } from './forward.js';
+import { gracefulStop } from './signals.js';
 import { registerTrain } from './train.js';
 
 const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDistill, registerEval, registerForward, registerDemo];
@@ -26,11 +27,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+gracefulStop.install();
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (e) {
-  const err = e as Error & { code?: string };
+  const err = e as Error & { code?: string; exitCode?: number };
   // Our typed errors carry a code and an actionable message; anything else is a bug worth a stack.
   console.error(err.name?.startsWith('Distillery') ? `error [${err.code}]: ${err.message}` : err);
-  process.exitCode = 1;
+  process.exitCode = err.exitCode ?? 1;
 }

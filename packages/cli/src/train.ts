@@ -10,6 +10,7 @@ import { Trainer, type TrainingArguments } from '@distillery/trainer';
 import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, configSource, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
 import { readDataFiles } from './data.js';
 import { classificationMetrics, formatMetrics, loadClassifier, loadTokenizer, savePretrainedFolder } from './models.js';
+import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 
 export interface TrainConfig extends CommonConfig {
   model: ModelSource;
@@ -34,10 +35,12 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('fine-tune (or train from scratch) a sequence classifier on a {text, label} file; writes checkpoints and an HF folder')
     .addHelpText('after', '\nConfig (JSON or YAML): { model, tokenizer?, numLabels?, data: { train, eval?, maxLength? }, training: { outputDir, ...TrainingArguments } }');
-  addConfigOptions(cmd, FLAGS).action(async (opts: Record<string, unknown>) => {
+  addResumeOption(addConfigOptions(cmd, FLAGS)).action(async (opts: Record<string, unknown>) => {
     const f = new ConfigFields(configSource(opts, FLAGS));
     const config = parseTrainConfig(f);
     const args = config.training;
+    const runConfig = describeRun('train', { model: config.model, tokenizer: config.tokenizer, numLabels: config.numLabels }, config.data, args);
+    const checkpoint = resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     const tokenizer = await loadTokenizer(config.tokenizer, config.model);
     const model = await loadClassifier(config.model, { seed: args.seed, ...(config.numLabels !== undefined && { numLabels: config.numLabels }) });
     const data = readDataFiles(f, config.data, model, tokenizer);
@@ -47,9 +50,10 @@ export function registerTrain(program: Command): void {
       model, args, trainDataset: data.train!.examples,
       ...(data.eval && { evalDataset: data.eval.examples }),
       computeMetrics: classificationMetrics(model.config.numLabels),
+      runConfig,
     });
     console.error(`[distillery] train: ${model.constructor.name} (${model.config.numLabels} labels) on ${data.train!.examples.length} examples`);
-    const result = await trainer.train();
+    const result = await trainResumable(trainer, checkpoint);
     const metrics = { ...result.metrics, ...(data.eval && (await trainer.evaluate())) };
     await savePretrainedFolder(model, tokenizer, args.outputDir);
     writeFileSync(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);

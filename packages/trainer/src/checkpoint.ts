@@ -22,6 +22,7 @@ const FILES = {
   scheduler: 'scheduler.json',
   rng: 'rng_state.json',
   args: 'training_args.json',
+  runConfig: 'run_config.json',
   optimizer: 'optimizer',
   variables: 'trainer_variables',
 } as const;
@@ -39,6 +40,8 @@ export interface CheckpointData {
   /** Trainable variables the trainer owns beyond the model (e.g. a distillation projector). */
   variables: Map<string, tf.Tensor>;
   args: Record<string, unknown>;
+  /** What the caller says defines the run (e.g. the CLI config), so a resume can check it is the same run. */
+  runConfig?: Record<string, unknown>;
 }
 
 function writeDurably(path: string, data: string | Uint8Array): void {
@@ -115,6 +118,7 @@ export async function writeCheckpoint(outputDir: string, model: TrainableModel, 
     writeDurably(join(tmp, FILES.scheduler), JSON.stringify(data.scheduler, null, 2));
     writeDurably(join(tmp, FILES.rng), JSON.stringify(data.rng, null, 2));
     writeDurably(join(tmp, FILES.args), JSON.stringify(data.args, null, 2));
+    if (data.runConfig !== undefined) writeDurably(join(tmp, FILES.runConfig), JSON.stringify(data.runConfig, null, 2));
     // trainer_state.json last: its presence is the sign every other file was written.
     writeDurably(join(tmp, FILES.state), JSON.stringify(data.trainerState, null, 2));
     fsyncTree(tmp);
@@ -149,6 +153,11 @@ export function readCheckpoint(dir: string): CheckpointData {
     variables: readTrainerVariables(dir),
     args: readJson<Record<string, unknown>>(dir, FILES.args),
   };
+}
+
+/** The `runConfig` a checkpoint was written with, or undefined when its trainer was given none. */
+export function readRunConfig(dir: string): Record<string, unknown> | undefined {
+  return existsSync(join(dir, FILES.runConfig)) ? readJson<Record<string, unknown>>(dir, FILES.runConfig) : undefined;
 }
 
 /** The extra trainable variables saved with a checkpoint (caller disposes). */

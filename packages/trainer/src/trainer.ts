@@ -50,6 +50,8 @@ export interface TrainerOptions<E, I, O> {
   computeLossFunc?: ComputeLossFunc<O>;
   /** Replace the AdamW built from args, and/or the schedule built at train start. */
   optimizers?: { optimizer?: Optimizer; lrScheduler?: LrScheduler };
+  /** JSON that defines the run beyond `args` (e.g. the CLI config), saved in every checkpoint as run_config.json. */
+  runConfig?: Record<string, unknown>;
 }
 
 export interface TrainOutput {
@@ -86,6 +88,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
   protected readonly callbackHandler: CallbackHandler;
   private readonly computeMetrics: TrainerOptions<E, I, O>['computeMetrics'];
   private readonly computeLossFunc: ComputeLossFunc<O> | undefined;
+  private readonly runConfig: Record<string, unknown> | undefined;
   private readonly extraVariables = new Map<string, tf.Variable>();
   private trainLoader: DataLoader<E> | undefined;
   /** Set when an evaluation beat the best metric; the next save records its folder as the best. */
@@ -107,6 +110,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     this.dataCollator = options.dataCollator ?? (new DataCollatorWithPadding(numLabels === 1 ? { labelDtype: 'float32' } : {}) as unknown as DataCollator<E, I>);
     this.computeMetrics = options.computeMetrics;
     this.computeLossFunc = options.computeLossFunc;
+    this.runConfig = options.runConfig;
     const a = this.args;
     this.optimizer = options.optimizers?.optimizer ?? new AdamW({ beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay });
     this.lrScheduler = options.optimizers?.lrScheduler;
@@ -395,6 +399,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       rng: { seed: this.args.seed, dataLoader: this.trainLoader.state() },
       variables: this.extraVariables,
       args: this.args.toJSON(),
+      ...(this.runConfig && { runConfig: this.runConfig }),
     });
     if (this.args.saveTotalLimit !== undefined) rotateCheckpoints(this.args.outputDir, this.args.saveTotalLimit, this.state.bestModelCheckpoint);
     await this.callHook('onSave', { checkpointDir: written });
