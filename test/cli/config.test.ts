@@ -151,7 +151,7 @@ describe('distill plugins', () => {
 });
 
 describe('dataset files', () => {
-  const options = async () => ({ tokenizer: await AutoTokenizer.fromPretrained(task.tokenizer), maxLength: 8, numLabels: 2, vocabSize: VOCAB.length });
+  const options = async () => ({ tokenizer: await AutoTokenizer.fromPretrained(task.tokenizer), maxLength: 8, numLabels: 2, limits: [{ role: 'model', vocabSize: VOCAB.length, typeVocabSize: 2, positions: 64 }] });
   const file = (name: string, rows: readonly object[]) => writeJsonl(join(tmp, name), rows);
 
   it('tokenizes text (and text pairs), keeps pre-tokenized rows, cuts to maxLength, allows unlabelled files', async () => {

@@ -4,19 +4,23 @@
  * it) with the fix, before any model is loaded. Relative paths in a file are relative to that
  * file; paths given as flags are relative to the working directory.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig, type ModelConfig } from '@distillery/models';
 import { DistilleryTrainerError, TrainingArguments, type TrainingArgumentsInit } from '@distillery/trainer';
 import { DistilleryCliError } from './errors.js';
+import type { InputPath } from './output-path.js';
+import { readTextFile } from './text-file.js';
 
 /** A flag that sets one config field: `--learning-rate 1e-4` sets `training.learningRate`. */
 export interface OverrideFlag {
   flag: string;
   path: string;
   description: string;
+  /** A switch (no value) that sets the field to true, e.g. --overwrite-output-dir. */
+  boolean?: true;
 }
 
 /** A model given by folder or hub id, or by an HF config.json object (random init). */
@@ -64,6 +68,7 @@ export const TRAINING_FLAGS: readonly OverrideFlag[] = [
   { flag: 'learning-rate', path: 'training.learningRate', description: 'peak learning rate' },
   { flag: 'batch-size', path: 'training.perDeviceTrainBatchSize', description: 'examples per step' },
   { flag: 'seed', path: 'training.seed', description: 'seeds init, shuffling and dropout' },
+  { flag: 'overwrite-output-dir', path: 'training.overwriteOutputDir', description: 'write into a non-empty output folder (its files may be replaced)', boolean: true },
 ];
 
 /** Field checks that name the field (or its flag) and the fix. */
@@ -71,9 +76,13 @@ export class ConfigFields {
   constructor(private readonly source: ConfigSource) {}
 
   fail(path: string, message: string, cause?: unknown): never {
+    throw new DistilleryCliError('CONFIG_INVALID', `${this.where(path)} ${message}`, { cause });
+  }
+
+  /** How the user set `path`: `--flag value (path)`, or `file: path`. */
+  where(path: string): string {
     const flag = this.source.flags.get(path);
-    const where = flag ? `--${flag} (${path})` : `${this.source.file ?? 'flags'}: ${path}`;
-    throw new DistilleryCliError('CONFIG_INVALID', `${where} ${message}`, { cause });
+    return flag ? `--${flag} (${path})` : `${this.source.file ?? 'flags'}: ${path}`;
   }
 
   /** Refuse top-level keys outside `allowed`. */
@@ -179,6 +188,12 @@ export function commonConfig(f: ConfigFields, need: { train: boolean; eval: bool
   };
 }
 
+/** What a command reads, for the output-path policy: the tokenizer and data files, plus `models` (hub ids and config objects drop out: nothing on disk). */
+export function inputPaths(config: CommonConfig, models: Record<string, ModelSource | undefined>): InputPath[] {
+  const all: Record<string, ModelSource | undefined> = { ...models, tokenizer: config.tokenizer, 'data.train': config.data.train, 'data.eval': config.data.eval };
+  return Object.entries(all).filter((e): e is [string, string] => typeof e[1] === 'string').map(([role, path]) => ({ role, path }));
+}
+
 /** The `training` section as `TrainingArguments`, its messages re-addressed to `training.<field>`. */
 export function trainingArguments(f: ConfigFields): TrainingArguments {
   const training = f.object(f.get('training') ?? {}, 'training');
@@ -196,12 +211,7 @@ export function trainingArguments(f: ConfigFields): TrainingArguments {
 
 /** Read a JSON or YAML config file into a plain object. */
 export function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new DistilleryCliError('CONFIG_INVALID', `--config ${file}: cannot read it (${(cause as Error).message}); pass a .json, .yaml or .yml file.`, { cause });
-  }
+  const text = readTextFile(file, { label: `--config ${file}`, hint: 'the path; pass a .json, .yaml or .yml file', code: 'CONFIG_INVALID' });
   const yaml = ['.yaml', '.yml'].includes(extname(file).toLowerCase());
   let raw: unknown;
   try {
@@ -216,7 +226,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
 /** Register `--config`, `--set` and the command's override flags on `cmd`. */
 export function addConfigOptions(cmd: Command, flags: readonly OverrideFlag[]): Command {
   cmd.option('--config <file>', 'JSON or YAML config file; flags override its fields');
-  for (const f of flags) cmd.addOption(new Option(`--${f.flag} <value>`, `${f.description} (config: ${f.path})`));
+  for (const f of flags) cmd.addOption(new Option(`--${f.flag}${f.boolean ? '' : ' <value>'}`, `${f.description} (config: ${f.path})`));
   return cmd.option('--set <path=value...>', 'override any config field, e.g. --set data.maxLength=64 (value read as JSON when it parses)');
 }
 
@@ -226,7 +236,11 @@ export function configSource(opts: Record<string, unknown>, flags: readonly Over
   const raw = file === undefined ? {} : readConfigFile(file);
   const setBy = new Map<string, string>();
   for (const f of flags) {
-    const value = opts[new Option(`--${f.flag} <value>`).attributeName()];
+    const value = opts[new Option(`--${f.flag}`).attributeName()];
+    if (f.boolean && value === true) {
+      setPath(raw, f.path, true);
+      setBy.set(f.path, f.flag);
+    }
     if (typeof value !== 'string') continue;
     setPath(raw, f.path, flagValue(value));
     setBy.set(f.path, `${f.flag} ${value}`);

@@ -4,13 +4,13 @@
  * attentionMask?, tokenTypeIds?}`. Other keys are ignored. Every problem is reported by file
  * and line with the fix, before a tensor exists.
  */
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { AutoTokenizer } from '@distillery/models';
 import type { Example } from '@distillery/trainer';
 import { DistilleryCliError } from './errors.js';
 import { DEFAULT_MAX_LENGTH, type ConfigFields, type DataConfig } from './config.js';
-import { positionLimit, type Classifier } from './models.js';
+import { tokenLimits, type Classifier, type TokenLimits } from './models.js';
+import { readTextFile } from './text-file.js';
 
 export interface ReadExamplesOptions {
   /** Needed when rows carry text. */
@@ -19,8 +19,8 @@ export interface ReadExamplesOptions {
   maxLength: number;
   /** 1 = regression (float labels), else class ids in [0, numLabels). */
   numLabels: number;
-  /** Ids must stay below the model's vocab_size. */
-  vocabSize: number;
+  /** Every model that will read the rows (student and teachers): ids, token types and lengths must fit each. */
+  limits: readonly TokenLimits[];
 }
 
 export interface ExamplesFile {
@@ -48,12 +48,7 @@ function fail(where: string, message: string, cause?: unknown): never {
 
 /** The file's rows, each with its address (`file line N` / `file [i]`). */
 function readRows(file: string): Row[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    return fail(file, `cannot read it (${(cause as Error).message}); check data.train / data.eval.`, cause);
-  }
+  const text = readTextFile(file, { hint: 'data.train / data.eval' });
   const parse = (json: string, where: string): unknown => {
     try {
       return JSON.parse(json) as unknown;
@@ -123,11 +118,19 @@ export function readExamples(file: string, options: ReadExamplesOptions): Exampl
     examples.push({ inputIds, ...(attentionMask && { attentionMask }), ...(tokenTypeIds && { tokenTypeIds }), ...lab });
   });
   tokenize(textRows, examples, options);
-  rows.forEach((row, i) => {
-    const tooBig = examples[i]!.inputIds.find((id) => id >= options.vocabSize);
-    if (tooBig !== undefined) fail(row.where, `token id ${tooBig} is >= the model's vocab_size (${options.vocabSize}); use the model's own tokenizer, or a model config with a larger vocab_size.`);
-  });
+  rows.forEach((row, i) => checkLimits(row, examples[i]!, options.limits));
   return { examples, labelled };
+}
+
+/** A row within every reading model's tables: vocab_size, type_vocab_size, positions. */
+function checkLimits(row: Row, example: Example, limits: readonly TokenLimits[]): void {
+  for (const m of limits) {
+    const tooBig = example.inputIds.find((id) => id >= m.vocabSize);
+    if (tooBig !== undefined) fail(row.where, `token id ${tooBig} is >= the ${m.role}'s vocab_size (${m.vocabSize}); use the ${m.role}'s own tokenizer, or a model config with a larger vocab_size.`);
+    const type = m.typeVocabSize === undefined ? undefined : example.tokenTypeIds?.find((t) => t >= m.typeVocabSize!);
+    if (type !== undefined) fail(row.where, `token type id ${type} is >= the ${m.role}'s type_vocab_size (${m.typeVocabSize}); drop tokenTypeIds / textPair, or use a model with more token types.`);
+    if (example.inputIds.length > m.positions) fail(row.where, `has ${example.inputIds.length} tokens but the ${m.role} has positions for ${m.positions} (max_position_embeddings); shorten the row or lower data.maxLength.`);
+  }
 }
 
 /** Texts are tokenized in one batch: plain rows together, pair rows together. */
@@ -145,11 +148,15 @@ function tokenize(textRows: readonly TextRow[], examples: Example[], options: Re
   }
 }
 
-/** The train / eval files of a `data` section, checked against the model that will read them. */
-export function readDataFiles(f: ConfigFields, data: DataConfig, model: Classifier, tokenizer: AutoTokenizer | undefined): { train?: ExamplesFile; eval?: ExamplesFile } {
-  const limit = positionLimit(model.config);
-  if (data.maxLength !== undefined && data.maxLength > limit) f.fail('data.maxLength', `is ${data.maxLength} but the model has positions for ${limit} tokens; lower it to at most ${limit}.`);
-  const options = { ...(tokenizer && { tokenizer }), maxLength: data.maxLength ?? Math.min(DEFAULT_MAX_LENGTH, limit), numLabels: model.config.numLabels, vocabSize: model.config.vocabSize };
+/**
+ * The train / eval files of a `data` section, checked against every model that will read them
+ * (`models` by role, the trained one first: its head sets the labels), before any training step.
+ */
+export function readDataFiles(f: ConfigFields, data: DataConfig, models: Record<string, Classifier>, tokenizer: AutoTokenizer | undefined): { train?: ExamplesFile; eval?: ExamplesFile } {
+  const limits = Object.entries(models).map(([role, m]) => tokenLimits(role, m.config));
+  const shortest = limits.reduce((a, b) => (b.positions < a.positions ? b : a));
+  if (data.maxLength !== undefined && data.maxLength > shortest.positions) f.fail('data.maxLength', `is ${data.maxLength} but the ${shortest.role} has positions for ${shortest.positions} tokens; lower it to at most ${shortest.positions}.`);
+  const options = { ...(tokenizer && { tokenizer }), maxLength: data.maxLength ?? Math.min(DEFAULT_MAX_LENGTH, shortest.positions), numLabels: Object.values(models)[0]!.config.numLabels, limits };
   return {
     ...(data.train !== undefined && { train: readExamples(data.train, options) }),
     ...(data.eval !== undefined && { eval: readExamples(data.eval, options) }),

@@ -5,12 +5,12 @@
  * then the student as an HF folder (model + tokenizer) and train_results.json.
  */
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainingArguments } from '@distillery/trainer';
 import { DistillationTrainer, type LossPlugin } from '@distillery/plugins';
-import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, configSource, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
+import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, configSource, inputPaths, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
 import { readDataFiles } from './data.js';
+import { checkOutputDir, writeFileAtomic } from './output-path.js';
 import { classificationMetrics, formatMetrics, loadClassifier, loadTokenizer, savePretrainedFolder } from './models.js';
 import { PLUGIN_TYPES, parsePlugins } from './plugin-config.js';
 import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
@@ -68,12 +68,15 @@ export function registerDistill(program: Command): void {
     const config = parseDistillConfig(f);
     const args = config.training;
     const { teachers: t, student: s, tokenizer: tok, numLabels, teacherWeights } = config;
+    const roles = config.teachers.map((_, i) => (config.teachers.length > 1 ? `teacher[${i}]` : 'teacher'));
+    const sources = { student: config.student, ...Object.fromEntries(config.teachers.map((t, i) => [roles[i]!, t])) };
+    checkOutputDir(args.outputDir, { where: f.where('training.outputDir'), inputs: inputPaths(config, sources), overwrite: args.overwriteOutputDir, resuming: opts.resumeFromCheckpoint !== undefined });
     const runConfig = describeRun('distill', { teachers: t, student: s, tokenizer: tok, numLabels, plugins: f.get('plugins'), teacherWeights }, config.data, args);
     const checkpoint = resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     const teachers = await Promise.all(config.teachers.map((t) => loadClassifier(t, { seed: args.seed })));
     const tokenizer = await loadTokenizer(config.tokenizer, config.teachers[0]!);
     const student = await loadClassifier(config.student, { seed: args.seed, numLabels: config.numLabels ?? teachers[0]!.config.numLabels });
-    const data = readDataFiles(f, config.data, student, tokenizer);
+    const data = readDataFiles(f, config.data, { student, ...Object.fromEntries(teachers.map((t, i) => [roles[i]!, t])) }, tokenizer);
 
     const trainer = new DistillationTrainer({
       model: student, teacher: teachers, plugins: config.plugins, args,
@@ -91,7 +94,7 @@ export function registerDistill(program: Command): void {
     const terms = Object.fromEntries(Object.entries(lastLog).filter((e): e is [string, number] => e[0].startsWith('loss/') && typeof e[1] === 'number'));
     const metrics = { ...result.metrics, ...terms, ...(data.eval && (await trainer.evaluate())) };
     await savePretrainedFolder(student, tokenizer, args.outputDir);
-    writeFileSync(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+    writeFileAtomic(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
     config.plugins.forEach((p) => p.dispose?.());
     [student, ...teachers].forEach((m) => m.dispose());
     console.log(`distill: ${result.globalStep} steps, saved the student to ${args.outputDir}\n${formatMetrics(metrics)}`);

@@ -3,11 +3,11 @@
  * and F1 (MSE for regression), throughput and ms per example; `--json FILE` writes them too.
  */
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Trainer } from '@distillery/trainer';
-import { ConfigFields, addConfigOptions, commonConfig, configSource, type CommonConfig, type OverrideFlag } from './config.js';
+import { ConfigFields, addConfigOptions, commonConfig, configSource, inputPaths, type CommonConfig, type OverrideFlag } from './config.js';
 import { readDataFiles } from './data.js';
+import { checkOutputFile, writeFileAtomic } from './output-path.js';
 import { classificationMetrics, formatMetrics, loadClassifier, loadTokenizer } from './models.js';
 
 export interface EvalConfig extends CommonConfig {
@@ -47,9 +47,10 @@ export function registerEval(program: Command): void {
   addConfigOptions(cmd, FLAGS).action(async (opts: Record<string, unknown>) => {
     const f = new ConfigFields(configSource(opts, FLAGS));
     const config = parseEvalConfig(f);
+    if (config.output !== undefined) checkOutputFile(config.output, { where: f.where('output'), inputs: inputPaths(config, { model: config.model }) });
     const tokenizer = await loadTokenizer(config.tokenizer, config.model);
     const model = await loadClassifier(config.model, { seed: 0 });
-    const data = readDataFiles(f, config.data, model, tokenizer).eval!;
+    const data = readDataFiles(f, config.data, { model }, tokenizer).eval!;
     if (!data.labelled) f.fail('data.eval', 'has no labels; eval needs {"label": ...} on every row.');
 
     // Evaluation writes nothing: outputDir is required by TrainingArguments but unused here.
@@ -59,8 +60,7 @@ export function registerEval(program: Command): void {
     metrics.eval_ms_per_example = (1000 * metrics.eval_runtime!) / data.examples.length;
     model.dispose();
     if (config.output !== undefined) {
-      mkdirSync(dirname(config.output), { recursive: true });
-      writeFileSync(config.output, `${JSON.stringify({ model: config.model, data: config.data.eval, examples: data.examples.length, ...metrics }, null, 2)}\n`);
+      writeFileAtomic(config.output, `${JSON.stringify({ model: config.model, data: config.data.eval, examples: data.examples.length, ...metrics }, null, 2)}\n`);
     }
     console.log(`eval: ${config.model} on ${data.examples.length} examples\n${formatMetrics(metrics)}`);
   });

@@ -2,11 +2,12 @@
  * What the commands load and write: sequence classifiers (from a folder, a hub id or a config
  * for random init), their tokenizer, the metrics they print, and the HF folder they save.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AutoModelForSequenceClassification, AutoTokenizer, withOverrides, type ModelConfig, type ModelForSequenceClassification } from '@distillery/models';
 import { accuracy, argmaxPredictions, f1, mse, type EvalPrediction } from '@distillery/trainer';
 import type { ModelSource } from './config.js';
+import { replaceFilesAtomic } from './output-path.js';
 
 export type Classifier = ModelForSequenceClassification<ModelConfig>;
 
@@ -43,14 +44,18 @@ export function classificationMetrics(numLabels: number): (p: EvalPrediction) =>
   };
 }
 
-/** `dir` as an HF folder: config.json + model.safetensors, plus the tokenizer's files when there is one. */
+/**
+ * `dir` as an HF folder: config.json + model.safetensors, plus the tokenizer's files when there is
+ * one. Written as a unit (staged, then renamed in): a full disk mid-weights keeps the old files.
+ */
 export async function savePretrainedFolder(model: Classifier, tokenizer: AutoTokenizer | undefined, dir: string): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  await model.savePretrained(dir);
-  if (tokenizer === undefined || resolve(tokenizer.dir) === resolve(dir)) return;
-  for (const file of TOKENIZER_FILES) {
-    if (existsSync(join(tokenizer.dir, file))) copyFileSync(join(tokenizer.dir, file), join(dir, file));
-  }
+  await replaceFilesAtomic(dir, async (staging) => {
+    await model.savePretrained(staging);
+    if (tokenizer === undefined || resolve(tokenizer.dir) === resolve(dir)) return;
+    for (const file of TOKENIZER_FILES) {
+      if (existsSync(join(tokenizer.dir, file))) copyFileSync(join(tokenizer.dir, file), join(staging, file));
+    }
+  });
 }
 
 /** Metrics as aligned `key value` lines, for the terminal. */
@@ -59,6 +64,21 @@ export function formatMetrics(metrics: Record<string, number>): string {
   return Object.entries(metrics)
     .map(([k, v]) => `  ${k.padEnd(width)}  ${Number.isInteger(v) ? v : v.toFixed(4)}`)
     .join('\n');
+}
+
+/** What a model's embedding tables hold: an id beyond them is a wrong (silent) gather in tfjs, so rows are checked first. */
+export interface TokenLimits {
+  /** How messages name the model: "model", "teacher", "student". */
+  role: string;
+  vocabSize: number;
+  /** Undefined for models without token types (DistilBERT ignores them). */
+  typeVocabSize?: number;
+  /** Longest input its position table covers. */
+  positions: number;
+}
+
+export function tokenLimits(role: string, config: ModelConfig): TokenLimits {
+  return { role, vocabSize: config.vocabSize, ...('typeVocabSize' in config && { typeVocabSize: config.typeVocabSize }), positions: positionLimit(config) };
 }
 
 /** Longest input the model's position table covers (RoBERTa's positions start after its pad id). */

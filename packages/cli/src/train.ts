@@ -4,11 +4,11 @@
  * HF folder (model + tokenizer) and train_results.json into training.outputDir.
  */
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Trainer, type TrainingArguments } from '@distillery/trainer';
-import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, configSource, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
+import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, configSource, inputPaths, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
 import { readDataFiles } from './data.js';
+import { checkOutputDir, writeFileAtomic } from './output-path.js';
 import { classificationMetrics, formatMetrics, loadClassifier, loadTokenizer, savePretrainedFolder } from './models.js';
 import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 
@@ -39,11 +39,12 @@ export function registerTrain(program: Command): void {
     const f = new ConfigFields(configSource(opts, FLAGS));
     const config = parseTrainConfig(f);
     const args = config.training;
+    checkOutputDir(args.outputDir, { where: f.where('training.outputDir'), inputs: inputPaths(config, { model: config.model }), overwrite: args.overwriteOutputDir, resuming: opts.resumeFromCheckpoint !== undefined });
     const runConfig = describeRun('train', { model: config.model, tokenizer: config.tokenizer, numLabels: config.numLabels }, config.data, args);
     const checkpoint = resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     const tokenizer = await loadTokenizer(config.tokenizer, config.model);
     const model = await loadClassifier(config.model, { seed: args.seed, ...(config.numLabels !== undefined && { numLabels: config.numLabels }) });
-    const data = readDataFiles(f, config.data, model, tokenizer);
+    const data = readDataFiles(f, config.data, { model }, tokenizer);
     if (!data.train!.labelled) f.fail('data.train', 'has no labels; train needs {"label": ...} on every row (distill can use unlabelled rows).');
 
     const trainer = new Trainer({
@@ -56,7 +57,7 @@ export function registerTrain(program: Command): void {
     const result = await trainResumable(trainer, checkpoint);
     const metrics = { ...result.metrics, ...(data.eval && (await trainer.evaluate())) };
     await savePretrainedFolder(model, tokenizer, args.outputDir);
-    writeFileSync(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+    writeFileAtomic(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
     model.dispose();
     console.log(`train: ${result.globalStep} steps, saved ${args.outputDir}\n${formatMetrics(metrics)}`);
   });

@@ -49,6 +49,8 @@ export interface TrainingArgumentsInit {
   /** Hide the progress bar. */
   disableTqdm?: boolean;
   reportTo?: readonly ReportTarget[];
+  /** Let a command write into a non-empty outputDir (HF's overwrite_output_dir); the Trainer itself never refuses. */
+  overwriteOutputDir?: boolean;
 }
 
 const DEFAULTS = {
@@ -79,6 +81,7 @@ const DEFAULTS = {
   nanPolicy: 'skip' as NanPolicy,
   disableTqdm: false,
   reportTo: ['jsonl'] as readonly ReportTarget[],
+  overwriteOutputDir: false,
 };
 
 const KNOWN = new Set<string>(['outputDir', 'evalSteps', 'saveTotalLimit', 'metricForBestModel', 'greaterIsBetter', ...Object.keys(DEFAULTS)]);
@@ -137,6 +140,7 @@ export class TrainingArguments {
   readonly nanPolicy: NanPolicy;
   readonly disableTqdm: boolean;
   readonly reportTo: readonly ReportTarget[];
+  readonly overwriteOutputDir: boolean;
 
   constructor(init: TrainingArgumentsInit) {
     for (const key of Object.keys(init)) {
@@ -176,6 +180,7 @@ export class TrainingArguments {
     this.nanPolicy = a.nanPolicy;
     this.disableTqdm = a.disableTqdm;
     this.reportTo = a.reportTo;
+    this.overwriteOutputDir = a.overwriteOutputDir;
     this.validate();
   }
 
@@ -205,6 +210,7 @@ export class TrainingArguments {
     if (!Number.isInteger(this.seed)) invalid('seed', `must be an integer, got ${this.seed}.`);
     oneOf('nanPolicy', this.nanPolicy, ['skip', 'abort']);
     for (const r of this.reportTo) oneOf('reportTo', r, ['jsonl']);
+    if (typeof this.overwriteOutputDir !== 'boolean') invalid('overwriteOutputDir', `must be true or false, got ${show(this.overwriteOutputDir)}.`);
     if (this.loadBestModelAtEnd) {
       if (this.metricForBestModel === undefined) invalid('metricForBestModel', 'is required with loadBestModelAtEnd; name an eval metric, e.g. metricForBestModel: "accuracy" (or "loss").');
       if (this.evalStrategy === 'no') invalid('evalStrategy', 'is "no" but loadBestModelAtEnd needs evaluations; set evalStrategy to "steps" or "epoch".');

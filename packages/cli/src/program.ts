@@ -1,0 +1,55 @@
+/**
+ * The `distillery` command line. Each subcommand lives in a sibling file exporting a
+ * `register(program)` function; add it to COMMANDS. A global `--backend` picks the compute
+ * backend before any command runs. Typed errors print as one line with their code. Kept apart
+ * from main.ts so tests can run a command in-process (`runCli`) without a process per case.
+ */
+import 'reflect-metadata';
+import { Command, Option } from 'commander';
+import { initBackend, type BackendName } from '@distillery/backends';
+import { registerDemo } from './demo.js';
+import { registerDistill } from './distill.js';
+import { registerEval } from './eval.js';
+import { registerForward } from './forward.js';
+import { registerTrain } from './train.js';
+import { systemErrorReason } from './output-path.js';
+
+const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDistill, registerEval, registerForward, registerDemo];
+
+export function buildProgram(): Command {
+  const program = new Command('distillery')
+    .description('Train and distil BERT-family models on TensorFlow.js')
+    .addOption(new Option('--backend <name>', 'compute backend (default: fastest available, or DISTILLERY_BACKEND)').choices(['tensorflow', 'webgpu', 'native', 'wasm', 'cpu']))
+    .hook('preAction', async (cmd) => {
+      const backend = cmd.opts<{ backend?: BackendName }>().backend;
+      await initBackend(backend ? { backend } : {});
+    });
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+/**
+ * One line for every failure we can name: our typed errors (any package's Distillery*Error), and
+ * Node system errors (ENOSPC, EACCES, ...) with the path they hit. Anything else is a bug worth
+ * its stack.
+ */
+export function errorLine(e: unknown): string | undefined {
+  const err = e as Error & { code?: unknown; path?: unknown; syscall?: unknown };
+  if (err?.name?.startsWith('Distillery')) return `error [${String(err.code)}]: ${err.message}`;
+  const reason = systemErrorReason(e);
+  if (reason === undefined) return undefined;
+  const where = typeof err.path === 'string' ? err.path : `(${String(err.syscall ?? 'I/O')})`;
+  return `error [IO_FAILED]: ${where}: ${reason}.`;
+}
+
+/** Run the command line `argv` (node, script, ...args); failures print as errorLine. Returns the exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    console.error(errorLine(e) ?? e);
+    // An interrupted run exits as a signalled process would (130 / 143, see signals.ts).
+    return (e as { exitCode?: number }).exitCode ?? 1;
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * Careless-user inputs to the `distillery` command, run through its real entry (`runCli`, the
+ * code main.ts runs) in-process: a process per case would add ~1 s of tsx start-up and test
+ * nothing more. Every case asserts the exit code, exactly one `error [CODE]:` line naming the
+ * file/field/flag, no stack trace, no "saved" line, and that every file that existed before the
+ * command is byte-identical after it.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BertForSequenceClassification, createConfig } from '@distillery/models';
+import { initBackend } from '@distillery/trainer';
+import { runCli } from '../../packages/cli/src/program.js';
+import { checkOutputDir, checkOutputFile, writeFailed, writeFileAtomic } from '../../packages/cli/src/output-path.js';
+import { readTextFile } from '../../packages/cli/src/text-file.js';
+import { VOCAB, writeJsonl, writeTask } from '../cli/fixtures.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'distillery-bad-cli-'));
+const task = writeTask(tmp);
+const teacher = join(tmp, 'teacher');
+const other = join(tmp, 'other-model');
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A tiny random BERT saved as an HF folder with the task's tokenizer. */
+async function modelFolder(dir: string, overrides: Record<string, number> = {}): Promise<void> {
+  const model = BertForSequenceClassification.fromConfig(createConfig('bert', { vocabSize: VOCAB.length, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 16, maxPositionEmbeddings: 32, ...overrides }));
+  await model.savePretrained(dir);
+  model.dispose();
+  for (const f of readdirSync(task.tokenizer)) copyFileSync(join(task.tokenizer, f), join(dir, f));
+}
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu', log: false });
+  await modelFolder(teacher);
+  await modelFolder(other);
+});
+
+/** sha256 of every file under `root` (or of `root` itself). */
+function hashes(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (p: string): void => {
+    if (statSync(p).isDirectory()) for (const name of readdirSync(p)) walk(join(p, name));
+    else out.set(p, createHash('sha256').update(readFileSync(p)).digest('hex'));
+  };
+  walk(root);
+  return out;
+}
+
+interface Outcome { code: number; stdout: string; stderr: string }
+
+async function cli(...args: string[]): Promise<Outcome> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.map(String).join(' ')); });
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { err.push(a.map((x) => (x instanceof Error ? x.stack : String(x))).join(' ')); });
+  try {
+    const code = await runCli(['node', 'distillery', '--backend', 'cpu', ...args]);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+/** Run a case that must fail with `code`: one typed line matching `mentions`, no stack, nothing saved, `guarded` byte-identical. */
+async function refused(args: string[], code: string, mentions: RegExp, guarded: string[] = [tmp]): Promise<string> {
+  const before = guarded.map(hashes);
+  const r = await cli(...args);
+  expect(r.code).toBe(1);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('error ['));
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^error \\[${code}\\]: `));
+  expect(lines[0]).toMatch(mentions);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.stdout).not.toMatch(/saved/);
+  guarded.forEach((g, i) => expect(hashes(g)).toEqual(before[i]));
+  return lines[0]!;
+}
+
+const TRAIN = (outputDir: string, ...more: string[]): string[] => [
+  'train', '--model', other, '--train-file', task.train, '--max-length', '16', '--max-steps', '1', '--batch-size', '8',
+  '--output-dir', outputDir, '--set', 'training.reportTo=[]', '--set', 'training.disableTqdm=true', ...more,
+];
+const DISTILL = (outputDir: string, ...more: string[]): string[] => [
+  'distill', '--teacher', teacher, '--student', other, '--train-file', task.train, '--max-length', '16', '--max-steps', '1',
+  '--output-dir', outputDir, '--set', 'plugins=[{"type":"logitKd"}]', '--set', 'training.reportTo=[]', '--set', 'training.disableTqdm=true', ...more,
+];
+
+describe('output paths: refused before any work, nothing that existed is touched', () => {
+  it('an outputDir that is an existing file, or lies under one', async () => {
+    const file = join(tmp, 'notes.txt');
+    writeFileSync(file, 'my notes\n');
+    await refused(TRAIN(file), 'OUTPUT_PATH_INVALID', /--output-dir .*notes\.txt \(training\.outputDir\): .*is a file, not a folder/);
+    await refused(TRAIN(join(file, 'run')), 'OUTPUT_PATH_INVALID', /lies under .*notes\.txt, which is a file/);
+  });
+
+  it('an outputDir equal to, inside, or a symlink to the teacher folder', async () => {
+    await refused(DISTILL(teacher), 'OUTPUT_PATH_INVALID', /--output-dir .* is the teacher folder .* which this command reads/);
+    await refused(DISTILL(join(teacher, 'student')), 'OUTPUT_PATH_INVALID', /is inside the teacher folder/);
+    const link = join(tmp, 'link-to-teacher');
+    symlinkSync(teacher, link);
+    await refused(DISTILL(join(link, 'out')), 'OUTPUT_PATH_INVALID', /is inside the teacher folder/);
+    // The model being fine-tuned is an input too.
+    await refused(TRAIN(other), 'OUTPUT_PATH_INVALID', /is the model folder/);
+  });
+
+  it('a second run into a non-empty outputDir is refused unless --overwrite-output-dir', async () => {
+    const done = join(tmp, 'finished-run');
+    await modelFolder(done);
+    const line = await refused(TRAIN(done), 'OUTPUT_PATH_INVALID', /finished-run is not empty \(.*config\.json.*\).*--overwrite-output-dir/);
+    expect(line).toContain('(training.outputDir)');
+    // With a config file, the message names the file and field.
+    const cfg = join(tmp, 'run.json');
+    writeFileSync(cfg, JSON.stringify({ model: other, data: { train: task.train }, training: { outputDir: 'finished-run', maxSteps: 1 } }));
+    await refused(['train', '--config', cfg], 'OUTPUT_PATH_INVALID', new RegExp(`^error \\[OUTPUT_PATH_INVALID\\]: ${cfg.replace(/[.]/g, '\\.')}: training\\.outputDir: `));
+    const r = await cli(...TRAIN(done, '--overwrite-output-dir'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^train: 1 steps, saved /);
+  });
+
+  it('eval --json naming a folder, a model file, a dataset, or a device', async () => {
+    const evalArgs = (json: string): string[] => ['eval', '--model', other, '--data', task.eval, '--max-length', '16', '--json', json];
+    await refused(evalArgs(tmp), 'OUTPUT_PATH_INVALID', /--json .* \(output\): .* is a folder; name a file/);
+    await refused(evalArgs(join(teacher, 'model.safetensors')), 'OUTPUT_PATH_INVALID', /model\.safetensors already exists and is a model\/tokenizer file/);
+    await refused(evalArgs(join(other, 'results.json')), 'OUTPUT_PATH_INVALID', /is inside the model folder/);
+    await refused(evalArgs(task.train), 'OUTPUT_PATH_INVALID', /train\.jsonl is the data\.train file|train\.jsonl already exists and is not a JSON report/);
+    await refused(evalArgs(task.eval), 'OUTPUT_PATH_INVALID', /eval\.jsonl is the data\.eval file/);
+    await refused(evalArgs('/dev/full'), 'OUTPUT_PATH_INVALID', /\/dev\/full exists and is not a regular file/);
+  });
+
+  it('forward --out into the model folder, or onto its inputs file', async () => {
+    const inputs = join(tmp, 'inputs.json');
+    writeFileSync(inputs, JSON.stringify({ input_ids: [[2, 5, 3]] }));
+    await refused(['forward', '--model', teacher, '--inputs', inputs, '--out', join(teacher, 'report.json')], 'OUTPUT_PATH_INVALID', /^error \[OUTPUT_PATH_INVALID\]: --out .*: .* inside the model folder/);
+    await refused(['forward', '--model', teacher, '--inputs', inputs, '--out', inputs], 'OUTPUT_PATH_INVALID', /is the --inputs file/);
+  });
+});
+
+describe('forward inputs: ragged or out-of-table rows refused by position', () => {
+  const inputs = (name: string, json: unknown): string => {
+    const file = join(tmp, name);
+    writeFileSync(file, JSON.stringify(json));
+    return file;
+  };
+  const forward = (file: string): string[] => ['forward', '--model', teacher, '--inputs', file, '--out', join(tmp, 'fwd', 'out.json')];
+
+  it('ragged input_ids, a mask of another shape, ids beyond vocab_size / type_vocab_size / positions', async () => {
+    await refused(forward(inputs('ragged.json', { input_ids: [[2, 5, 3], [2, 3]] })), 'DATA_INVALID', /--inputs .*ragged\.json: input_ids\[1\] has 2 entries but row 0 has 3/);
+    await refused(forward(inputs('mask.json', { input_ids: [[2, 5, 3]], attention_mask: [[1, 1]] })), 'DATA_INVALID', /attention_mask\[0\] has 2 entries but input_ids rows have 3/);
+    await refused(forward(inputs('vocab.json', { input_ids: [[2, 500, 3]] })), 'DATA_INVALID', /input_ids\[0\]\[1\] is 500, beyond the vocab_size \(22\)/);
+    await refused(forward(inputs('types.json', { input_ids: [[2, 5, 3]], token_type_ids: [[0, 0, 2]] })), 'DATA_INVALID', /token_type_ids\[0\]\[2\] is 2, beyond the type_vocab_size \(2\)/);
+    await refused(forward(inputs('long.json', { input_ids: [Array(40).fill(5)] })), 'DATA_INVALID', /rows have 40 tokens but .* has positions for 32/);
+    await refused(forward(inputs('labels.json', { input_ids: [[2, 5, 3]], labels: [0, 1] })), 'DATA_INVALID', /labels must be a list with one entry per input_ids row \(1\)/);
+    expect(existsSync(join(tmp, 'fwd'))).toBe(false);
+  });
+});
+
+describe('text files: strict UTF-8', () => {
+  const bytes = (name: string, ...parts: Array<string | number[]>): string => {
+    const file = join(tmp, name);
+    writeFileSync(file, Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)))));
+    return file;
+  };
+
+  it('a UTF-8 BOM is dropped: the file reads as without it', () => {
+    const rows = '{"text": "good", "label": 1}\n';
+    expect(readTextFile(bytes('bom.jsonl', [0xef, 0xbb, 0xbf], rows), { hint: 'data.train' })).toBe(rows);
+  });
+
+  it('a UTF-16 BOM and invalid UTF-8 are refused with file and line, through the CLI too', async () => {
+    const utf16 = bytes('utf16.jsonl', [0xff, 0xfe], '{');
+    expect(() => readTextFile(utf16, { hint: 'data.train' })).toThrow(/utf16\.jsonl: starts with a UTF-16 LE byte-order mark/);
+    const latin1 = bytes('latin1.jsonl', '{"text": "good", "label": 1}\n{"text": "caf', [0xe9], '", "label": 0}\n');
+    await refused(TRAIN(join(tmp, 'never'), '--train-file', latin1), 'DATA_INVALID', /latin1\.jsonl line 2: is not valid UTF-8 \(byte 0xe9 at column 14\)/);
+    const cfg = bytes('latin1.yaml', 'model: caf', [0xe9], '\n');
+    await refused(['train', '--config', cfg], 'CONFIG_INVALID', /latin1\.yaml line 1: is not valid UTF-8/);
+  });
+});
+
+describe('output-path API', () => {
+  it('replaces an earlier JSON report atomically, and refuses files it did not write', () => {
+    const report = join(tmp, 'api', 'report.json');
+    const check = { where: '--json x' };
+    expect(checkOutputFile(report, check)).toBe(report);
+    writeFileAtomic(report, '{"a": 1}\n');
+    expect(checkOutputFile(report, check)).toBe(report);
+    writeFileAtomic(report, '{"a": 2}\n');
+    expect(readFileSync(report, 'utf8')).toBe('{"a": 2}\n');
+    expect(readdirSync(join(tmp, 'api'))).toEqual(['report.json']); // no temp left behind
+    writeFileSync(join(tmp, 'api', 'notes.md'), '# mine');
+    expect(() => checkOutputFile(join(tmp, 'api', 'notes.md'), check)).toThrow(/--json x: .*notes\.md already exists and is not a JSON report/);
+    expect(() => checkOutputDir(join(tmp, 'api'), { ...check, overwrite: false })).toThrow(/is not empty \(notes\.md, report\.json\)/);
+    expect(checkOutputDir(join(tmp, 'api'), { ...check, overwrite: false, resuming: true })).toBe(join(tmp, 'api'));
+  });
+
+  it('a failed write (EISDIR, ENOTDIR, ENOSPC from a real device) is one typed line naming the path, the old file intact', () => {
+    const dir = join(tmp, 'api2');
+    mkdirSync(join(dir, 'taken.json'), { recursive: true });
+    expect(() => writeFileAtomic(join(dir, 'taken.json'), '{}')).toThrow(/^could not write .*taken\.json \((EISDIR|ENOTEMPTY|EEXIST)/);
+    writeFileSync(join(dir, 'file'), 'x');
+    expect(() => writeFileAtomic(join(dir, 'file', 'r.json'), '{}')).toThrow(/could not write .*file\/r\.json \((ENOTDIR|EEXIST): /);
+    let full: unknown;
+    try {
+      writeFileSync('/dev/full', 'x');
+    } catch (e) {
+      full = e;
+    }
+    expect(writeFailed('/data/out.json', full).message).toBe('could not write /data/out.json (ENOSPC: the disk is full; free space or write elsewhere); nothing was replaced.');
+    expect((writeFailed('/data/out.json', full) as Error & { code: string }).code).toBe('WRITE_FAILED');
+  });
+});
