@@ -197,7 +197,7 @@ export function inputPaths(config: CommonConfig, models: Record<string, ModelSou
 /** The `training` section as `TrainingArguments`, its messages re-addressed to `training.<field>`. */
 export function trainingArguments(f: ConfigFields): TrainingArguments {
   const training = f.object(f.get('training') ?? {}, 'training');
-  if (training.outputDir !== undefined) training.outputDir = f.path(training.outputDir, 'training.outputDir');
+  for (const key of ['outputDir', 'loggingDir']) if (training[key] !== undefined) training[key] = f.path(training[key], `training.${key}`);
   try {
     // TrainingArguments checks every field itself (names, types, ranges, combinations).
     return new TrainingArguments(training as unknown as TrainingArgumentsInit);

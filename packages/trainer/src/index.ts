@@ -13,6 +13,7 @@ export type { TrainerCallback, StatefulCallback, CallbackHook, CallbackContext, 
 export { DefaultFlowCallback } from './callbacks/default-flow.js';
 export { ProgressCallback } from './callbacks/progress.js';
 export { JsonlLoggerCallback } from './callbacks/jsonl-logger.js';
+export { TensorBoardCallback, maskedCrc32c, tfRecord, tensorBoardTag } from './callbacks/tensorboard.js';
 export { EarlyStoppingCallback } from './callbacks/early-stopping.js';
 export type { EarlyStoppingOptions } from './callbacks/early-stopping.js';
 export { AdamW, isNoDecayParameter } from './optimizer.js';

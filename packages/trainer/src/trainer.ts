@@ -9,6 +9,7 @@ import { DefaultFlowCallback } from './callbacks/default-flow.js';
 import { CallbackHandler, type CallbackContext, type HookName, type TrainerCallback } from './callbacks/handler.js';
 import { JsonlLoggerCallback } from './callbacks/jsonl-logger.js';
 import { ProgressCallback } from './callbacks/progress.js';
+import { TensorBoardCallback } from './callbacks/tensorboard.js';
 import { cleanStaleCheckpointTemps, latestCheckpoint, readCheckpoint, readTrainerVariables, rotateCheckpoints, writeCheckpoint } from './checkpoint.js';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
 import { DataCollatorWithPadding, type DataCollator, type ModelInputs } from './data/collator.js';
@@ -117,6 +118,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     const defaults: TrainerCallback[] = [new DefaultFlowCallback()];
     if (!a.disableTqdm) defaults.push(new ProgressCallback());
     if (a.reportTo.includes('jsonl')) defaults.push(new JsonlLoggerCallback());
+    if (a.reportTo.includes('tensorboard')) defaults.push(new TensorBoardCallback());
     this.callbackHandler = new CallbackHandler([...defaults, ...(options.callbacks ?? [])]);
     this.state = createTrainerState({ maxSteps: 0, numTrainEpochs: a.numTrainEpochs, loggingSteps: a.loggingSteps, evalSteps: a.evalSteps, saveSteps: a.saveSteps, trainBatchSize: a.perDeviceTrainBatchSize });
     // onInitEnd may be async; public methods await it, and a rejection surfaces there, not as an unhandled one.

@@ -2,12 +2,13 @@
  * `TrainingArguments`: every knob of a run, with Hugging Face's defaults and names (camelCase),
  * validated up front so a typo or an impossible combination fails before any tensor exists.
  */
+import { join } from 'node:path';
 import { DistilleryTrainerError } from './errors.js';
 
 export type LrSchedulerType = 'linear' | 'cosine' | 'constant' | 'constant_with_warmup';
 export type IntervalStrategy = 'no' | 'steps' | 'epoch';
 export type NanPolicy = 'skip' | 'abort';
-export type ReportTarget = 'jsonl';
+export type ReportTarget = 'jsonl' | 'tensorboard';
 
 export interface TrainingArgumentsInit {
   outputDir: string;
@@ -51,6 +52,8 @@ export interface TrainingArgumentsInit {
   reportTo?: readonly ReportTarget[];
   /** Let a command write into a non-empty outputDir (HF's overwrite_output_dir); the Trainer itself never refuses. */
   overwriteOutputDir?: boolean;
+  /** TensorBoard event files go here (HF's logging_dir). Default `<outputDir>/runs`. */
+  loggingDir?: string;
 }
 
 const DEFAULTS = {
@@ -84,7 +87,7 @@ const DEFAULTS = {
   overwriteOutputDir: false,
 };
 
-const KNOWN = new Set<string>(['outputDir', 'evalSteps', 'saveTotalLimit', 'metricForBestModel', 'greaterIsBetter', ...Object.keys(DEFAULTS)]);
+const KNOWN = new Set<string>(['outputDir', 'loggingDir', 'evalSteps', 'saveTotalLimit', 'metricForBestModel', 'greaterIsBetter', ...Object.keys(DEFAULTS)]);
 const SCHEDULERS: readonly LrSchedulerType[] = ['linear', 'cosine', 'constant', 'constant_with_warmup'];
 const STRATEGIES: readonly IntervalStrategy[] = ['no', 'steps', 'epoch'];
 
@@ -141,6 +144,7 @@ export class TrainingArguments {
   readonly disableTqdm: boolean;
   readonly reportTo: readonly ReportTarget[];
   readonly overwriteOutputDir: boolean;
+  readonly loggingDir: string;
 
   constructor(init: TrainingArgumentsInit) {
     for (const key of Object.keys(init)) {
@@ -181,6 +185,7 @@ export class TrainingArguments {
     this.disableTqdm = a.disableTqdm;
     this.reportTo = a.reportTo;
     this.overwriteOutputDir = a.overwriteOutputDir;
+    this.loggingDir = init.loggingDir ?? join(a.outputDir, 'runs');
     this.validate();
   }
 
@@ -209,7 +214,7 @@ export class TrainingArguments {
     if (this.saveTotalLimit !== undefined) positiveInt('saveTotalLimit', this.saveTotalLimit);
     if (!Number.isInteger(this.seed)) invalid('seed', `must be an integer, got ${this.seed}.`);
     oneOf('nanPolicy', this.nanPolicy, ['skip', 'abort']);
-    for (const r of this.reportTo) oneOf('reportTo', r, ['jsonl']);
+    for (const r of this.reportTo) oneOf('reportTo', r, ['jsonl', 'tensorboard']);
     if (typeof this.overwriteOutputDir !== 'boolean') invalid('overwriteOutputDir', `must be true or false, got ${show(this.overwriteOutputDir)}.`);
     if (this.loadBestModelAtEnd) {
       if (this.metricForBestModel === undefined) invalid('metricForBestModel', 'is required with loadBestModelAtEnd; name an eval metric, e.g. metricForBestModel: "accuracy" (or "loss").');
