@@ -13,7 +13,7 @@ import { DistilleryCliError } from './errors.js';
 import { gracefulStop } from './signals.js';
 
 /** Fields that change what a run prints or where it writes, never what it computes. */
-const NEUTRAL = new Set(['training.outputDir', 'training.disableTqdm', 'training.reportTo', 'training.loggingDir']);
+const NEUTRAL = new Set(['training.outputDir', 'training.overwriteOutputDir', 'training.disableTqdm', 'training.reportTo', 'training.loggingDir']);
 
 export function addResumeOption(cmd: Command): Command {
   return cmd.option('--resume-from-checkpoint [dir]', 'continue from a checkpoint-<step> folder (default: the newest complete one in outputDir); the config must be the one that wrote it');
