@@ -33,6 +33,13 @@ export interface Encoding {
   tokenTypeIds: number[][];
 }
 
+/** Token ids with the special tokens the template adds, and which segment each position holds (null = special). */
+export interface BuiltInputs {
+  inputIds: number[];
+  tokenTypeIds: number[];
+  sequenceIds: Array<0 | 1 | null>;
+}
+
 /** Tokenizer config values that go past this are HF's "no limit" sentinel (1e30). */
 const NO_LIMIT = 1e9;
 
@@ -71,6 +78,8 @@ export class AutoTokenizer {
   /** `model_max_length` from tokenizer_config.json, undefined when unlimited. */
   readonly modelMaxLength: number | undefined;
   readonly paddingSide: 'left' | 'right';
+  /** Id of `mask_token` (masked-LM inputs), undefined when tokenizer_config.json names none. */
+  readonly maskTokenId: number | undefined;
   /** Number of special tokens the template adds to one text / to a pair. */
   private readonly specialsSingle: number;
   private readonly specialsPair: number;
@@ -83,6 +92,8 @@ export class AutoTokenizer {
   ) {
     const pad = specialToken(config, 'pad_token');
     this.padTokenId = pad === undefined ? undefined : engine.token_to_id(pad);
+    const mask = specialToken(config, 'mask_token');
+    this.maskTokenId = mask === undefined ? undefined : engine.token_to_id(mask);
     const max = config.model_max_length;
     this.modelMaxLength = typeof max === 'number' && max > 0 && max < NO_LIMIT ? max : undefined;
     this.paddingSide = config.padding_side === 'left' ? 'left' : 'right';
@@ -165,6 +176,38 @@ export class AutoTokenizer {
       out.tokenTypeIds.push(pad(types, 0));
     }
     return out;
+  }
+
+  /**
+   * Already-tokenized ids (e.g. one word at a time, as HF's `is_split_into_words`) with the
+   * template's special tokens around them, as `encode` would place them.
+   */
+  buildInputs(a: readonly number[], b?: readonly number[]): BuiltInputs {
+    // The template around two marker tokens tells where each segment goes and what type it gets.
+    const [ma, mb] = ['\u0000a', '\u0000b'];
+    const { tokens, token_type_ids: types } = this.addSpecialTokens([ma], b === undefined ? null : [mb]);
+    const out: BuiltInputs = { inputIds: [], tokenTypeIds: [], sequenceIds: [] };
+    tokens.forEach((token, i) => {
+      const type = types?.[i] ?? 0;
+      const segment = token === ma ? a : token === mb ? b! : undefined;
+      if (segment === undefined) {
+        out.inputIds.push(this.idOf(token));
+        out.tokenTypeIds.push(type);
+        out.sequenceIds.push(null);
+        return;
+      }
+      for (const id of segment) {
+        out.inputIds.push(id);
+        out.tokenTypeIds.push(type);
+        out.sequenceIds.push(token === ma ? 0 : 1);
+      }
+    });
+    return out;
+  }
+
+  /** Special tokens one text / a pair gets (budget for `buildInputs`). */
+  numSpecialTokens(pair = false): number {
+    return pair ? this.specialsPair : this.specialsSingle;
   }
 
   private idOf(token: string): number {
