@@ -5,7 +5,7 @@ export { DistilleryPluginsError } from './errors.js';
 export type { PluginsErrorCode } from './errors.js';
 export { mseLoss, tokenMask, pairMask } from './losses/mse.js';
 export { softTargetKlLoss, crossEntropyLoss, logitKdLoss, IGNORE_INDEX } from './losses/logit-kd.js';
-export type { LogitKdKind, LogitKdOptions, LogitKdTerms } from './losses/logit-kd.js';
+export type { LogitKdKind, LogitKdOptions, LogitKdTerms, LogitTarget } from './losses/logit-kd.js';
 export { resolveLayerMap, checkLayerMap, attentionMapFromHiddenMap, resolveAttentionMap, reducePairs, pairName } from './losses/layer-map.js';
 export type { LayerMap, LayerMapSpec, LayerMapOptions, PairReduction } from './losses/layer-map.js';
 export { LinearProjection } from './losses/projection.js';

@@ -1,6 +1,7 @@
 /** Prediction-layer KD as a plugin: the seed's `DistillationLoss`, with schedules and several teachers. */
 import * as tf from '@tensorflow/tfjs';
-import { combineTeacherLogits, logitKdLoss, type LogitKdKind } from '../losses/logit-kd.js';
+import { DistilleryPluginsError } from '../errors.js';
+import { combineTeacherLogits, logitKdLoss, type LogitKdKind, type LogitTarget } from '../losses/logit-kd.js';
 import type { LossContext, LossPlugin, OutputRequest, Progress } from '../plugin.js';
 import { scheduleValue, type Schedule } from '../schedule.js';
 
@@ -12,6 +13,8 @@ export interface LogitKdPluginOptions {
   temperature?: Schedule;
   /** Default 0.5 (seed); the hard-label term gets `1 − alpha`. */
   alpha?: Schedule;
+  /** `sequence` / `token` (default by logits rank) or `span` (question answering start/end logits). */
+  target?: LogitTarget;
 }
 
 export class LogitKdPlugin implements LossPlugin {
@@ -20,6 +23,7 @@ export class LogitKdPlugin implements LossPlugin {
   private readonly kind: LogitKdKind;
   private readonly temperature: Schedule;
   private readonly alpha: Schedule;
+  private readonly target: LogitTarget | undefined;
 
   constructor(options: LogitKdPluginOptions = {}) {
     this.name = options.name ?? 'kd';
@@ -27,6 +31,7 @@ export class LogitKdPlugin implements LossPlugin {
     this.kind = options.kind ?? 'kl';
     this.temperature = options.temperature ?? 4;
     this.alpha = options.alpha ?? 0.5;
+    this.target = options.target;
   }
 
   requires(): OutputRequest {
@@ -40,8 +45,11 @@ export class LogitKdPlugin implements LossPlugin {
 
   compute(ctx: LossContext): tf.Scalar {
     const { temperature, alpha } = this.settings(ctx);
+    if (this.target === 'span' && ctx.teachers.length > 1) {
+      throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `plugin "${this.name}": target "span" distils one teacher's start/end distributions; averaging ${ctx.teachers.length} teachers is not supported, pass one teacher.`);
+    }
     const teacher = combineTeacherLogits(ctx.teachers.map((t) => t.logits), ctx.teacherWeights, this.kind, temperature);
-    const terms = logitKdLoss(ctx.student.logits, teacher, ctx.labels, { kind: this.kind, temperature, alpha });
+    const terms = logitKdLoss(ctx.student.logits, teacher, ctx.labels, { kind: this.kind, temperature, alpha, attentionMask: ctx.attentionMask, ...(this.target && { target: this.target }) });
     ctx.report('soft', terms.soft);
     if (terms.hard) ctx.report('hard', terms.hard);
     return terms.total;
