@@ -35,3 +35,12 @@ export { CHECKPOINT_PREFIX, writeCheckpoint, readCheckpoint, readRunConfig, read
 export type { CheckpointData, RngStateFile } from './checkpoint.js';
 export { Trainer } from './trainer.js';
 export type { TrainerOptions, ComputeLossOptions, ComputeLossResult, ComputeLossFunc, TrainOutput, PredictionOutput } from './trainer.js';
+export { splitWords, wordIds } from './data/task-tokenizer.js';
+export type { TaskTokenizer } from './data/task-tokenizer.js';
+export { tokenClassificationExamples, tagSet } from './data/token-classification.js';
+export type { TokenClassificationRow, TokenClassificationOptions } from './data/token-classification.js';
+export { questionAnsweringFeatures, postprocessQaPredictions, DataCollatorForQuestionAnswering } from './data/question-answering.js';
+export type { SquadExample, QuestionAnsweringFeature, QuestionAnsweringOptions, QaPostprocessOptions, QuestionAnsweringInputs } from './data/question-answering.js';
+export { languageModelingExamples, maskTokens, maskedEvalExamples, DataCollatorForLanguageModeling } from './data/language-modeling.js';
+export type { MaskingOptions, DataCollatorForLanguageModelingOptions } from './data/language-modeling.js';
+export { iob2Chunks, seqevalMetrics, tokenClassificationMetrics, normalizeAnswer, squadMetrics, perplexity } from './task-metrics.js';
