@@ -13,7 +13,7 @@ export type { WordPieceOptions } from './tokenizer-wordpiece.js';
 export { parseConfig, createConfig, withOverrides, configToJSON, loadConfig, MODEL_TYPES, ACTIVATIONS } from './config.js';
 export type { ModelType, Activation, ProblemType, CommonConfig, ModelConfig, ConfigFor, BertConfig, RobertaConfig, ElectraConfig, AlbertConfig, DistilBertConfig } from './config.js';
 export type { ModelInputs, QuestionAnsweringInputs, ForwardOptions, BaseModelOutput, ModelOutput, SequenceClassifierOutput, QuestionAnsweringOutput } from './inputs.js';
-export { linear, layerNorm, activation, embeddingLookup, ForwardContext } from './layers.js';
+export { linear, layerNorm, activation, softmax, embeddingLookup, ForwardContext } from './layers.js';
 export type { Linear, LayerNorm, Embedding } from './layers.js';
 export { attentionMaskBias } from './transformer.js';
 export type { EncoderOutput, OutputRequest } from './transformer.js';

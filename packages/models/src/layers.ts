@@ -32,11 +32,29 @@ export function linear(x: tf.Tensor2D, l: { weight: tf.Tensor; bias?: tf.Tensor 
 }
 
 /**
+ * Fused kernels a backend may register under these names (today @distillery/native, whose
+ * FUSED_KERNELS lists the same names: the name is the contract). Where the active backend lacks
+ * them, the ops below compose the same maths from tfjs ops, so every backend computes one model.
+ */
+const FUSED = { layerNorm: 'DistilleryLayerNorm', layerNormGrad: 'DistilleryLayerNormGrad', gelu: 'DistilleryGelu', geluGrad: 'DistilleryGeluGrad', softmaxGrad: 'DistillerySoftmaxGrad' } as const;
+const hasKernels = (...names: string[]) => names.every((name) => tf.getKernel(name, tf.getBackend()) !== undefined);
+const runFused = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) => tf.engine().runKernel(name, inputs, attrs) as unknown as tf.Tensor | tf.Tensor[];
+
+/**
  * (x - μ) / sqrt(var + eps) · γ + β over the last axis, biased variance as torch. The backward
  * is written out (dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · γ): tfjs's autodiff of the
  * forward runs ~2× the full-size kernels and saves (copies, on wasm) every intermediate.
  */
 export function layerNorm<T extends tf.Tensor>(x: T, ln: LayerNorm): T {
+  if (hasKernels(FUSED.layerNorm, FUSED.layerNormGrad)) {
+    const fused = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [input, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+      const [y, xhat, rstd] = runFused(FUSED.layerNorm, { x: input, gamma, beta }, { eps: ln.eps }) as [tf.Tensor, tf.Tensor, tf.Tensor];
+      save([xhat, rstd, gamma]);
+      return { value: y, gradFunc: (dy: tf.Tensor, [xh, r, g]: tf.Tensor[]) => runFused(FUSED.layerNormGrad, { dy, xhat: xh!, rstd: r!, gamma: g! }) as tf.Tensor[] };
+    });
+    return fused(x, ln.weight, ln.bias) as T;
+  }
   const norm = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const centered = tf.sub(input, tf.mean(input, -1, true)); // [..., H]
@@ -67,6 +85,14 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  * activation of the layer ([N, intermediate]).
  */
 function geluErf<T extends tf.Tensor>(x: T): T {
+  if (hasKernels(FUSED.gelu, FUSED.geluGrad)) {
+    const fused = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+      save([input]);
+      return { value: runFused(FUSED.gelu, { x: input }) as tf.Tensor, gradFunc: (dy: tf.Tensor, [v]: tf.Tensor[]) => runFused(FUSED.geluGrad, { dy, x: v! }) as tf.Tensor };
+    });
+    return fused(x) as T;
+  }
   const gelu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const cdf = tf.add(tf.mul(tf.erf(tf.mul(input, Math.SQRT1_2)), 0.5), 0.5);
@@ -81,6 +107,18 @@ function geluErf<T extends tf.Tensor>(x: T): T {
     };
   });
   return gelu(x) as T;
+}
+
+/** Softmax over the last axis; its backward is one fused pass where the backend has the kernel. */
+export function softmax<T extends tf.Tensor>(logits: T): T {
+  if (!hasKernels(FUSED.softmaxGrad)) return tf.softmax(logits);
+  const fused = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const y = tf.softmax(input);
+    save([y]);
+    return { value: y, gradFunc: (dy: tf.Tensor, [p]: tf.Tensor[]) => runFused(FUSED.softmaxGrad, { dy, y: p! }) as tf.Tensor };
+  });
+  return fused(logits) as T;
 }
 
 /** HF `ACT2FN[name]`. */

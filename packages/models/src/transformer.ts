@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Activation } from './config.js';
-import { activation, layerNorm, linear, type ForwardContext, type LayerNorm, type Linear } from './layers.js';
+import { activation, layerNorm, linear, softmax, type ForwardContext, type LayerNorm, type Linear } from './layers.js';
 
 export interface TransformerLayerWeights {
   query: Linear;
@@ -75,7 +75,7 @@ function transformerLayer(x: tf.Tensor2D, maskBias: tf.Tensor4D | undefined, w: 
   const kT = tf.transpose(tf.reshape(linear(x, w.key), [b, s, heads, -1]), [0, 2, 3, 1]); // [B, h, hd, S]
   const v = splitHeads(linear(x, w.value), b, s, heads); // [B, h, S, hd]
   const scores = tf.matMul(q, kT) as tf.Tensor4D; // [B, h, S, S], pre-mask
-  const probs = tf.softmax(maskBias ? tf.add(scores, maskBias) : scores); // masked keys get exactly 0
+  const probs = softmax(maskBias ? tf.add(scores, maskBias) : scores); // masked keys get exactly 0
   const context = tf.matMul(ctx.dropout(probs, spec.attentionDropout), v); // [B, h, S, hd]
   const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b * s, hidden]) as tf.Tensor2D; // [B·S, H]
   const attended = ctx.dropout(linear(merged, w.attentionOutput), spec.attentionOutputDropout);

@@ -45,6 +45,16 @@ export interface NativeAddon {
     p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
     pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, scalars: Float32Array, decay: boolean,
   ): void;
+  /** LayerNorm over rows of gamma.length: y = x̂·γ + β, and the x̂ and per-row rstd its gradient needs. */
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xhat: Float32Array, rstd: Float32Array, eps: number): void;
+  /** LayerNorm's gradient from the saved x̂ and rstd: dx, and dγ, dβ summed over rows. */
+  layerNormGrad(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  /** y = x·Φ(x) (erf GELU). */
+  gelu(x: Float32Array, y: Float32Array): void;
+  /** dx = dy·(Φ(x) + x·φ(x)). */
+  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** Softmax gradient over runs of n from the softmax output y: dx = dy·y − Σ(dy·y)·y. */
+  softmaxGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, n: number): void;
 }
 
 /** Operation codes; order matches the C enums in src/elementwise.c. */

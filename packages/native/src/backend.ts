@@ -9,6 +9,7 @@ import { FUSED_ADAMW, fusedAdamWKernel } from './adamw.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import type { NativeKernel, NativeKernelArgs } from './kernel-util.js';
 import { elementwiseKernels } from './elementwise.js';
+import { fusedKernels } from './fused.js';
 import { gatherKernels } from './gather.js';
 import { matMulKernels } from './matmul.js';
 import { reduceKernels } from './reduce.js';
@@ -57,5 +58,6 @@ export function registerNativeBackend(): NativeRegistration {
   for (const kernel of nativeKernels) override(addon, kernel);
   // Kernels only this backend has (no cpu twin): callers check tf.getKernel before using them.
   tf.registerKernel({ kernelName: FUSED_ADAMW, backendName: NATIVE_BACKEND, kernelFunc: (args) => fusedAdamWKernel(addon, args as NativeKernelArgs) });
+  for (const { kernelName, run } of fusedKernels) tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc: (args) => run(addon, args as NativeKernelArgs) });
   return (registration = { ok: true, threads: addon.threads(), kernels: nativeKernels.map((k) => k.kernelName) });
 }

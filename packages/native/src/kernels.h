@@ -14,5 +14,10 @@ napi_value transpose(napi_env env, napi_callback_info info);
 napi_value gather(napi_env env, napi_callback_info info);
 napi_value scatter_add(napi_env env, napi_callback_info info);
 napi_value adamw(napi_env env, napi_callback_info info);
+napi_value layer_norm(napi_env env, napi_callback_info info);
+napi_value layer_norm_grad(napi_env env, napi_callback_info info);
+napi_value gelu(napi_env env, napi_callback_info info);
+napi_value gelu_grad(napi_env env, napi_callback_info info);
+napi_value softmax_grad(napi_env env, napi_callback_info info);
 
 #endif
