@@ -1,9 +1,11 @@
-/* Softmax over the last axis of x viewed as [rows, n]: exp(x - max) / sum, sum in double. */
+/* Softmax over the last axis of x viewed as [rows, n]: exp(x - max) / sum, sum in double,
+ * exp vectorised (vmath.h). */
 #include <math.h>
 
 #include "args.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "vmath.h"
 
 typedef struct {
   const float *x;
@@ -11,15 +13,16 @@ typedef struct {
   size_t n;
 } softmax_ctx;
 
-static void softmax_rows(void *arg, size_t begin, size_t end) {
+VECTOR_CLONES static void softmax_rows(void *arg, size_t begin, size_t end) {
   softmax_ctx *c = (softmax_ctx *)arg;
   for (size_t r = begin; r < end; r++) {
     const float *x = c->x + r * c->n;
     float *o = c->out + r * c->n;
     float max = -INFINITY;
     for (size_t i = 0; i < c->n; i++) max = x[i] > max ? x[i] : max;
+    for (size_t i = 0; i < c->n; i++) o[i] = v_expf(x[i] - max); /* its own loop, so it vectorises */
     double sum = 0;
-    for (size_t i = 0; i < c->n; i++) sum += (o[i] = expf(x[i] - max));
+    for (size_t i = 0; i < c->n; i++) sum += o[i];
     for (size_t i = 0; i < c->n; i++) o[i] = (float)(o[i] / sum);
   }
 }
