@@ -55,7 +55,8 @@ export function robertaPositions(inputs: EncoderInputs, pad: number): Int32Array
 
 export class EncoderBackbone implements Backbone {
   readonly hiddenSize: number;
-  constructor(private readonly parts: BackboneParts) {
+  /** Public so exporters (ONNX) can rebuild the same computation from the same weights. */
+  constructor(readonly parts: BackboneParts) {
     this.hiddenSize = parts.hiddenSize;
   }
 

@@ -7,11 +7,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { configToJSON, loadConfig, withOverrides, type ModelConfig } from './config.js';
+import { configToJSON, loadConfig, withOverrides, type Activation, type ModelConfig } from './config.js';
 import { DistilleryModelsError } from './errors.js';
 import { resolveModelDir, type ResolveOptions } from './hub.js';
 import { prepareInputs, type BaseModelOutput, type EncoderInputs, type ForwardOptions, type ModelInputs } from './inputs.js';
-import { ForwardContext } from './layers.js';
+import { ForwardContext, type LayerNorm, type Linear } from './layers.js';
 import { ParameterStore, type ParamScope } from './params.js';
 import { readSafetensors, serializeSafetensors, type TensorEntry } from './safetensors.js';
 import type { OutputRequest } from './transformer.js';
@@ -24,10 +24,23 @@ export interface Backbone {
   forward(inputs: EncoderInputs, ctx: ForwardContext, want: OutputRequest): BaseModelOutput;
 }
 
+/**
+ * What a sequence head computes, as data: exporters (ONNX) rebuild the same function from it.
+ * `pooled`: `classifier(pooler_output)`; `firstToken`: `outProj(act(dense(h[:, 0])))`.
+ */
+export type SequenceHeadLayout = { kind: 'pooled'; classifier: Linear } | { kind: 'firstToken'; dense: Linear; act: Activation; outProj: Linear };
 /** Sequence-classification head: reads the backbone output, returns logits [B, C]. */
-export type SequenceHead = (out: BaseModelOutput, ctx: ForwardContext) => tf.Tensor2D;
+export type SequenceHead = ((out: BaseModelOutput, ctx: ForwardContext) => tf.Tensor2D) & { readonly layout: SequenceHeadLayout };
+/** The MLM head as data: `LN(act(dense(h))) @ decoderᵀ + bias`, the decoder tied to the word embeddings. */
+export interface MaskedLMHeadLayout {
+  dense: Linear;
+  act: Activation;
+  layerNorm: LayerNorm;
+  decoder: tf.Variable;
+  bias: tf.Variable;
+}
 /** MLM head: [N, H] -> logits [N, V]. */
-export type MaskedLMHead = (h: tf.Tensor2D, ctx: ForwardContext) => tf.Tensor2D;
+export type MaskedLMHead = ((h: tf.Tensor2D, ctx: ForwardContext) => tf.Tensor2D) & { readonly layout: MaskedLMHeadLayout };
 
 /** What the generic task classes need to know about a family. */
 export interface Family<C extends ModelConfig> {
@@ -222,7 +235,8 @@ function reportLoading(cls: string, file: string, info: LoadingInfo, log: boolea
   if (info.mismatchedKeys.length > 0) say(`[distillery] ${cls}: re-initialized weights with mismatched shapes: ${info.mismatchedKeys.join(', ')}.`);
 }
 
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
+/** Write through a temp file and rename, so a reader never sees half a file; a failure names the path. */
+export async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     await writeFile(tmp, data);

@@ -31,7 +31,7 @@ export class BaseModel<C extends ModelConfig> extends PreTrainedModel<C, ModelIn
 
 export class ModelForSequenceClassification<C extends ModelConfig> extends PreTrainedModel<C, ModelInputs, SequenceClassifierOutput> {
   readonly backbone: Backbone;
-  private readonly head: SequenceHead;
+  readonly head: SequenceHead;
   constructor(family: Family<C>, config: C, seed: number) {
     super(family, config, seed);
     this.backbone = family.backbone(this.store, family.prefix, config, family.sequenceClassification.pooler);
@@ -52,7 +52,7 @@ export class ModelForSequenceClassification<C extends ModelConfig> extends PreTr
 
 export class ModelForTokenClassification<C extends ModelConfig> extends PreTrainedModel<C, ModelInputs, ModelOutput> {
   readonly backbone: Backbone;
-  private readonly classifier: Linear;
+  readonly classifier: Linear;
   constructor(family: Family<C>, config: C, seed: number) {
     super(family, config, seed);
     this.backbone = family.backbone(this.store, family.prefix, config, false);
@@ -70,7 +70,7 @@ export class ModelForTokenClassification<C extends ModelConfig> extends PreTrain
 
 export class ModelForMaskedLM<C extends ModelConfig> extends PreTrainedModel<C, ModelInputs, ModelOutput> {
   readonly backbone: Backbone;
-  private readonly head: MaskedLMHead;
+  readonly head: MaskedLMHead;
   constructor(family: Family<C>, config: C, seed: number) {
     super(family, config, seed);
     this.backbone = family.backbone(this.store, family.prefix, config, false);
@@ -87,7 +87,7 @@ export class ModelForMaskedLM<C extends ModelConfig> extends PreTrainedModel<C, 
 
 export class ModelForQuestionAnswering<C extends ModelConfig> extends PreTrainedModel<C, QuestionAnsweringInputs, QuestionAnsweringOutput> {
   readonly backbone: Backbone;
-  private readonly qaOutputs: Linear;
+  readonly qaOutputs: Linear;
   constructor(family: Family<C>, config: C, seed: number) {
     super(family, config, seed);
     this.backbone = family.backbone(this.store, family.prefix, config, false);
