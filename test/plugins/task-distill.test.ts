@@ -79,7 +79,7 @@ it('token classification: the distilled student beats the student trained alone 
   const metrics = tokenClassificationMetrics(LABELS);
   const f1 = async (trainer: Trainer<any, any, any>): Promise<number> => {
     const out = await trainer.predict(test);
-    return metrics({ predictions: out.predictions, labelIds: out.labelIds }).f1;
+    return metrics({ predictions: out.predictions, labelIds: out.labelIds }).f1!;
   };
 
   const teacher = new BertForTokenClassification(config(32, 2), 1);
