@@ -157,6 +157,24 @@ describe('forward inputs: ragged or out-of-table rows refused by position', () =
   });
 });
 
+describe('data rows fit BOTH models: ids, token types and lengths checked against teacher and student, by file and line', () => {
+  it('a teacher with a smaller vocab, fewer token types, or fewer positions than the student', async () => {
+    const narrow = join(tmp, 'narrow-teacher');
+    await modelFolder(narrow, { vocabSize: 12, typeVocabSize: 1, maxPositionEmbeddings: 8 });
+    const rows = writeJsonl(join(tmp, 'rows.jsonl'), [{ inputIds: [2, 5, 3], label: 0 }, { inputIds: [2, 20, 3], label: 1 }]);
+    const pairs = writeJsonl(join(tmp, 'pairs.jsonl'), [{ inputIds: [2, 5, 3], tokenTypeIds: [0, 0, 1], label: 0 }]);
+    const run = (train: string, maxLength: string): string[] => [
+      'distill', '--teacher', narrow, '--student', other, '--train-file', train, '--max-length', maxLength, '--max-steps', '1',
+      '--output-dir', join(tmp, 'never'), '--set', 'plugins=[{"type":"logitKd"}]', '--tokenizer', task.tokenizer,
+    ];
+    await refused(run(rows, '16'), 'CONFIG_INVALID', /--max-length 16 \(data\.maxLength\) is 16 but the teacher has positions for 8 tokens/);
+    await refused(run(rows, '8'), 'DATA_INVALID', /rows\.jsonl line 2: token id 20 is >= the teacher's vocab_size \(12\)/);
+    await refused(run(pairs, '8'), 'DATA_INVALID', /pairs\.jsonl line 1: token type id 1 is >= the teacher's type_vocab_size \(1\)/);
+    // Texts too: the task's tokenizer has 22 tokens, the teacher 12.
+    await refused(run(task.train, '8'), 'DATA_INVALID', /train\.jsonl line \d+: token id \d+ is >= the teacher's vocab_size \(12\)/);
+  });
+});
+
 describe('text files: strict UTF-8', () => {
   const bytes = (name: string, ...parts: Array<string | number[]>): string => {
     const file = join(tmp, name);
@@ -176,6 +194,80 @@ describe('text files: strict UTF-8', () => {
     await refused(TRAIN(join(tmp, 'never'), '--train-file', latin1), 'DATA_INVALID', /latin1\.jsonl line 2: is not valid UTF-8 \(byte 0xe9 at column 14\)/);
     const cfg = bytes('latin1.yaml', 'model: caf', [0xe9], '\n');
     await refused(['train', '--config', cfg], 'CONFIG_INVALID', /latin1\.yaml line 1: is not valid UTF-8/);
+  });
+});
+
+describe('config: every field checked up front, named by file (or the flag that set it) and field', () => {
+  const config = (name: string, body: object | string): string => {
+    const file = join(tmp, name);
+    writeFileSync(file, typeof body === 'string' ? body : JSON.stringify(body));
+    return file;
+  };
+  const distill = (plugins: unknown, training: object = {}): object => ({
+    teacher: teacher, student: other, data: { train: task.train }, plugins, training: { outputDir: 'never', maxSteps: 1, ...training },
+  });
+  const at = (file: string, field: string): RegExp => new RegExp(`^error \\[CONFIG_INVALID\\]: ${file.replace(/[.]/g, '\\.')}: ${field.replace(/[.[\]]/g, '\\$&')} `);
+
+  it('plugin options and every point of their schedules: weights >= 0, alpha in [0, 1], temperatures > 0', async () => {
+    const cases: Array<[unknown, string, RegExp]> = [
+      [[{ type: 'logitKd', weight: -1 }], 'plugins[0].weight', /must be >= 0, got -1\./],
+      [[{ type: 'hiddenState', weight: 1 }, { type: 'logitKd', alpha: 1.5 }], 'plugins[1].alpha', /must be in \[0, 1\], got 1\.5\./],
+      [[{ type: 'logitKd', alpha: { kind: 'linear', from: 0.5, to: 2 } }], 'plugins[0].alpha.to', /must be in \[0, 1\], got 2\./],
+      [[{ type: 'logitKd', temperature: 0 }], 'plugins[0].temperature', /must be > 0, got 0\./],
+      [[{ type: 'logitKd', temperature: { kind: 'constant', value: -2 } }], 'plugins[0].temperature.value', /must be > 0/],
+      [[{ type: 'attention', weight: { kind: 'linear', from: 1, to: -0.5 } }], 'plugins[0].weight.to', /must be >= 0/],
+      [[{ type: 'logitKd', weight: { kind: 'linear', from: 1, to: 0, startStep: 10, endStep: 5 } }], 'plugins[0].weight.endStep', /must be greater than startStep \(10\)/],
+      [[{ type: 'tinyBert', temperature: -1 }], 'plugins[0].temperature', /must be > 0/],
+      [[{ type: 'logitKd', weight: 0 }, { type: 'hiddenState', weight: { kind: 'constant', value: 0 } }], 'plugins', /every plugin weight at 0/],
+      ['logitKd', 'plugins', /must be a non-empty list/],
+    ];
+    for (const [plugins, field, message] of cases) {
+      const file = config('distill.json', distill(plugins));
+      expect(await refused(['distill', '--config', file], 'CONFIG_INVALID', at(file, field))).toMatch(message);
+    }
+  });
+
+  it('a string where a list is expected, and a word where a switch is, are refused whole', async () => {
+    const file = config('list.json', distill([{ type: 'logitKd' }], { reportTo: 'jsonl' }));
+    await refused(['distill', '--config', file], 'CONFIG_INVALID', /training\.reportTo must be a list, e\.g\. \["jsonl"\] or \[\], got "jsonl"\./);
+    const file2 = config('switch.json', distill([{ type: 'logitKd' }], { loggingFirstStep: 'yes' }));
+    await refused(['distill', '--config', file2], 'CONFIG_INVALID', /training\.loggingFirstStep must be true or false, got "yes"/);
+    const file3 = config('teachers.json', { ...distill([{ type: 'logitKd' }]), teacherWeights: '1' });
+    await refused(['distill', '--config', file3], 'CONFIG_INVALID', /teacherWeights must be a list of 1 numbers/);
+  });
+
+  it('kebab-case and snake_case keys, and YAML merge keys, are named with the camelCase fix; merges work', async () => {
+    let file = config('kebab.yaml', `model: ${other}\ndata: { train: ${task.train} }\ntraining:\n  outputDir: never\n  learning-rate: 0.1\n`);
+    await refused(['train', '--config', file], 'CONFIG_INVALID', at(file, 'training.learning-rate'));
+    expect((await cli('train', '--config', file)).stderr).toMatch(/write training\.learningRate/);
+    file = config('snake.json', { model: other, data: { train: task.train, max_length: 8 }, training: { outputDir: 'never' } });
+    expect(await refused(['train', '--config', file], 'CONFIG_INVALID', at(file, 'data.max_length'))).toMatch(/fields are camelCase: write maxLength/);
+    file = config('merge.json', { model: other, data: { train: task.train }, training: { outputDir: 'never', '<<': { maxSteps: 1 } } });
+    await refused(['train', '--config', file], 'CONFIG_INVALID', at(file, 'training.<<'));
+    // A real YAML merge is applied: the second plugin inherits the first's options, and its own bad alpha is named.
+    file = config('merged.yaml', [
+      `teacher: ${teacher}`, `student: ${other}`, `data: { train: ${task.train} }`, 'training: { outputDir: never }',
+      'plugins:', '  - &kd { type: logitKd, temperature: 2, alpha: 0.5 }', '  - { <<: *kd, name: kd2, temperature: 0 }', '',
+    ].join('\n'));
+    await refused(['distill', '--config', file], 'CONFIG_INVALID', at(file, 'plugins[1].temperature'));
+  });
+
+  it('--set: no prototype keys, lists indexed in range, never through a value; the flag is blamed', async () => {
+    const file = config('ok.json', distill([{ type: 'logitKd' }]));
+    for (const [set, message] of [
+      ['__proto__.polluted=1', /--set __proto__\.polluted=1: "__proto__" is not a config field/],
+      ['training.constructor.prototype.polluted=1', /"constructor" is not a config field/],
+      ['plugins.5.weight=1', /--set plugins\.5\.weight=1: plugins is a list of 1; index it with 0\.\.1, got "5"/],
+      ['training.maxSteps.x=1', /training\.maxSteps is 1, not a section/],
+      ['training..seed=1', /has an empty part/],
+    ] as const) {
+      await refused(['distill', '--config', file, '--set', set], 'CLI_USAGE', message);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    }
+    await refused(['distill', '--config', file, '--set', 'plugins.0.alpha=3'], 'CONFIG_INVALID', /^error \[CONFIG_INVALID\]: --set plugins\.0\.alpha=3 \(plugins\[0\]\.alpha\) must be in \[0, 1\]/);
+    await refused(['distill', '--config', file, '--set', 'training={"outputDir":"never","learningRate":"x"}'], 'CONFIG_INVALID', /^error \[CONFIG_INVALID\]: --set training=.* \(training\.learningRate\)/);
+    await refused(['distill', '--config', file, '--train-file', join(tmp, 'missing.jsonl')], 'CONFIG_INVALID', /^error \[CONFIG_INVALID\]: --train-file .*missing\.jsonl \(data\.train\) names .*missing\.jsonl, which does not exist/);
+    await refused(['distill', '--config', file, '--train-file', tmp], 'CONFIG_INVALID', /--train-file .* \(data\.train\) names .*, which is a folder/);
   });
 });
 

@@ -57,11 +57,11 @@ describe('config files and flags', () => {
     expect(fromYaml.training.outputDir).toBe(join(tmp, 'out'));
     expect(fromYaml.model).toMatchObject({ modelType: 'bert', hiddenSize: 16, numHiddenLayers: 1 });
 
-    const flagged = parseTrainConfig(fields('t.json', trainConfig, { learningRate: '3e-4', trainFile: 'elsewhere.jsonl', set: ['training.warmupRatio=0.25', 'numLabels=3'] }));
+    const flagged = parseTrainConfig(fields('t.json', trainConfig, { learningRate: '3e-4', trainFile: 'package.json', set: ['training.warmupRatio=0.25', 'numLabels=3'] }));
     expect(flagged.training.learningRate).toBe(3e-4);
     expect(flagged.training.warmupRatio).toBe(0.25);
     expect(flagged.numLabels).toBe(3);
-    expect(flagged.data.train).toBe(join(process.cwd(), 'elsewhere.jsonl'));
+    expect(flagged.data.train).toBe(join(process.cwd(), 'package.json')); // any existing file: the path is what is checked
   });
 
   it('names the file and field, or the flag that set it, with the fix', () => {

@@ -4,7 +4,7 @@
  * it) with the fix, before any model is loaded. Relative paths in a file are relative to that
  * file; paths given as flags are relative to the working directory.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
@@ -79,10 +79,17 @@ export class ConfigFields {
     throw new DistilleryCliError('CONFIG_INVALID', `${this.where(path)} ${message}`, { cause });
   }
 
-  /** How the user set `path`: `--flag value (path)`, or `file: path`. */
+  /**
+   * How the user set `path`: `--flag value (path)` when a flag set it or a section above it
+   * (`--set training={...}` owns training.learningRate), else `file: path`.
+   */
   where(path: string): string {
-    const flag = this.source.flags.get(path);
-    return flag ? `--${flag} (${path})` : `${this.source.file ?? 'flags'}: ${path}`;
+    const segments = path.replace(/\[(\d+)\]/g, '.$1').split('.');
+    for (let n = segments.length; n > 0; n--) {
+      const flag = this.source.flags.get(segments.slice(0, n).join('.'));
+      if (flag) return `--${flag} (${path})`;
+    }
+    return `${this.source.file ?? 'flags'}: ${path}`;
   }
 
   /** Refuse top-level keys outside `allowed`. */
@@ -105,7 +112,10 @@ export class ConfigFields {
   /** Refuse keys outside `allowed`: a typo must not be silently ignored. */
   keys(obj: Record<string, unknown>, path: string, allowed: readonly string[]): void {
     for (const key of Object.keys(obj)) {
-      if (!allowed.includes(key)) this.fail(join(path, key), `is not a known field; the fields here are ${allowed.join(', ')}.`);
+      if (allowed.includes(key)) continue;
+      const camel = camelCase(key);
+      const hint = key === '<<' ? ' (a YAML merge key: write the fields out, or use an anchor as the whole value)' : allowed.includes(camel) && camel !== key ? `; fields are camelCase: write ${camel}` : '';
+      this.fail(join(path, key), `is not a known field${hint}; the fields here are ${allowed.join(', ')}.`);
     }
   }
 
@@ -144,6 +154,14 @@ export class ConfigFields {
     return resolve(this.baseDir(path), p);
   }
 
+  /** An existing file to read (a dataset): its absence is a config error, named before anything reads it. */
+  inputFile(v: unknown, path: string): string {
+    const file = this.path(v, path);
+    if (!existsSync(file)) this.fail(path, `names ${file}, which does not exist; check the path.`);
+    if (!statSync(file).isFile()) this.fail(path, `names ${file}, which is a folder; name a .jsonl or .json file.`);
+    return file;
+  }
+
   /** A folder or hub id: a local path (resolved as `path`) when one exists, else the hub id as written. */
   folderOrHubId(v: unknown, path: string): string {
     const s = this.string(v, path);
@@ -172,8 +190,8 @@ export class ConfigFields {
 export function commonConfig(f: ConfigFields, need: { train: boolean; eval: boolean }): CommonConfig {
   const data = f.object(f.get('data') ?? {}, 'data');
   f.keys(data, 'data', ['train', 'eval', 'maxLength']);
-  const train = f.optional(data.train, 'data.train', (v, p) => f.path(v, p));
-  const evalFile = f.optional(data.eval, 'data.eval', (v, p) => f.path(v, p));
+  const train = f.optional(data.train, 'data.train', (v, p) => f.inputFile(v, p));
+  const evalFile = f.optional(data.eval, 'data.eval', (v, p) => f.inputFile(v, p));
   if (need.train && train === undefined) f.fail('data.train', 'is required: a .jsonl or .json file of {"text": ..., "label": ...} (or pre-tokenized {"inputIds": [...], "label": ...}) rows.');
   if (need.eval && evalFile === undefined) f.fail('data.eval', 'is required: a .jsonl or .json file of {"text": ..., "label": ...} rows.');
   const tokenizer = f.optional(f.get('tokenizer'), 'tokenizer', (v, p) => f.folderOrHubId(v, p));
@@ -197,13 +215,17 @@ export function inputPaths(config: CommonConfig, models: Record<string, ModelSou
 /** The `training` section as `TrainingArguments`, its messages re-addressed to `training.<field>`. */
 export function trainingArguments(f: ConfigFields): TrainingArguments {
   const training = f.object(f.get('training') ?? {}, 'training');
+  for (const key of Object.keys(training)) {
+    // HF's snake_case / CLI's kebab-case names, written under `training` by habit.
+    if (/[-_]/.test(key) && camelCase(key) !== key) f.fail(`training.${key}`, `is not a known field; TrainingArguments fields are camelCase: write training.${camelCase(key)}.`);
+  }
   for (const key of ['outputDir', 'loggingDir']) if (training[key] !== undefined) training[key] = f.path(training[key], `training.${key}`);
   try {
     // TrainingArguments checks every field itself (names, types, ranges, combinations).
     return new TrainingArguments(training as unknown as TrainingArgumentsInit);
   } catch (e) {
     if (!(e instanceof DistilleryTrainerError)) throw e;
-    const m = /^TrainingArguments\.(\w+): (.*)$/s.exec(e.message);
+    const m = /^TrainingArguments\.([^:\s]+): (.*)$/s.exec(e.message);
     if (!m) throw e;
     return f.fail(`training.${m[1]}`, m[2]!, e);
   }
@@ -215,7 +237,8 @@ export function readConfigFile(file: string): Record<string, unknown> {
   const yaml = ['.yaml', '.yml'].includes(extname(file).toLowerCase());
   let raw: unknown;
   try {
-    raw = yaml ? parseYaml(text) : JSON.parse(text);
+    // `merge: true`: `<<: *defaults` merges a mapping, as configs with anchors expect.
+    raw = yaml ? parseYaml(text, { merge: true }) : JSON.parse(text);
   } catch (cause) {
     throw new DistilleryCliError('CONFIG_INVALID', `${file}: not valid ${yaml ? 'YAML' : 'JSON'} (${(cause as Error).message.split('\n')[0]}); fix the syntax.`, { cause });
   }
@@ -238,18 +261,18 @@ export function configSource(opts: Record<string, unknown>, flags: readonly Over
   for (const f of flags) {
     const value = opts[new Option(`--${f.flag}`).attributeName()];
     if (f.boolean && value === true) {
-      setPath(raw, f.path, true);
+      setPath(raw, f.path, true, `--${f.flag}`);
       setBy.set(f.path, f.flag);
     }
     if (typeof value !== 'string') continue;
-    setPath(raw, f.path, flagValue(value));
+    setPath(raw, f.path, flagValue(value), `--${f.flag} ${value}`);
     setBy.set(f.path, `${f.flag} ${value}`);
   }
   for (const assignment of (opts.set as string[] | undefined) ?? []) {
     const eq = assignment.indexOf('=');
     if (eq <= 0) throw new DistilleryCliError('CLI_USAGE', `--set ${assignment}: expected path=value, e.g. --set training.learningRate=1e-4.`);
     const path = assignment.slice(0, eq);
-    setPath(raw, path, flagValue(assignment.slice(eq + 1)));
+    setPath(raw, path, flagValue(assignment.slice(eq + 1)), `--set ${assignment}`);
     setBy.set(path, `set ${assignment}`);
   }
   return { raw, file, flags: setBy };
@@ -264,15 +287,44 @@ function flagValue(text: string): unknown {
   }
 }
 
-function setPath(raw: Record<string, unknown>, path: string, value: unknown): void {
+/** Keys that would reach Object.prototype instead of a config field. */
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Set the dotted `path` of the tree: own properties only, lists indexed by number
+ * (`plugins.1.weight`, an existing entry or one past the end), never through a scalar.
+ */
+function setPath(raw: Record<string, unknown>, path: string, value: unknown, flag = `--set ${path}`): void {
+  const usage = (message: string): never => {
+    throw new DistilleryCliError('CLI_USAGE', `${flag}: ${message}`);
+  };
   const keys = path.split('.');
-  let node = raw;
-  for (const key of keys.slice(0, -1)) {
-    // Lists are indexed by number: --set plugins.1.weight=0.5.
-    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
-    node = node[key] as Record<string, unknown>;
+  for (const key of keys) {
+    if (key === '') usage(`"${path}" has an empty part; write dotted field names like training.learningRate.`);
+    if (UNSAFE_KEYS.has(key)) usage(`"${key}" is not a config field.`);
   }
-  node[keys.at(-1)!] = value;
+  let node: Record<string, unknown> | unknown[] = raw;
+  keys.forEach((key, i) => {
+    const at = keys.slice(0, i + 1).join('.');
+    let slot: string | number = key;
+    if (Array.isArray(node)) {
+      if (!/^\d+$/.test(key) || Number(key) > node.length) usage(`${keys.slice(0, i).join('.')} is a list of ${node.length}; index it with 0..${node.length}, got "${key}".`);
+      slot = Number(key);
+    }
+    const container = node as Record<string | number, unknown>;
+    if (i === keys.length - 1) {
+      container[slot] = value;
+      return;
+    }
+    const next = Object.hasOwn(container, slot) ? container[slot] : undefined;
+    if (next === undefined || next === null) container[slot] = {};
+    else if (typeof next !== 'object') usage(`${at} is ${JSON.stringify(next)}, not a section; set ${at} itself.`);
+    node = container[slot] as Record<string, unknown> | unknown[];
+  });
+}
+
+function camelCase(key: string): string {
+  return key.replace(/[-_]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

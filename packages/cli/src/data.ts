@@ -46,9 +46,9 @@ function fail(where: string, message: string, cause?: unknown): never {
   throw new DistilleryCliError('DATA_INVALID', `${where}: ${message}`, { cause });
 }
 
-/** The file's rows, each with its address (`file line N` / `file [i]`). */
-function readRows(file: string): Row[] {
-  const text = readTextFile(file, { hint: 'data.train / data.eval' });
+/** The file's rows, each with its address (`file line N` / `file [i]`); `field` is how the user named the file. */
+function readRows(file: string, field: string): Row[] {
+  const text = readTextFile(file, { hint: field });
   const parse = (json: string, where: string): unknown => {
     try {
       return JSON.parse(json) as unknown;
@@ -92,9 +92,9 @@ function label(row: Row, numLabels: number): number | undefined {
   return v as number;
 }
 
-/** Read, check and tokenize a dataset file into trainer examples. */
-export function readExamples(file: string, options: ReadExamplesOptions): ExamplesFile {
-  const rows = readRows(file);
+/** Read, check and tokenize a dataset file into trainer examples; `field` names where the path was given. */
+export function readExamples(file: string, options: ReadExamplesOptions, field = 'data.train / data.eval'): ExamplesFile {
+  const rows = readRows(file, field);
   const examples: Example[] = [];
   const textRows: TextRow[] = [];
   const labels = rows.map((row) => label(row, options.numLabels));
@@ -158,7 +158,7 @@ export function readDataFiles(f: ConfigFields, data: DataConfig, models: Record<
   if (data.maxLength !== undefined && data.maxLength > shortest.positions) f.fail('data.maxLength', `is ${data.maxLength} but the ${shortest.role} has positions for ${shortest.positions} tokens; lower it to at most ${shortest.positions}.`);
   const options = { ...(tokenizer && { tokenizer }), maxLength: data.maxLength ?? Math.min(DEFAULT_MAX_LENGTH, shortest.positions), numLabels: Object.values(models)[0]!.config.numLabels, limits };
   return {
-    ...(data.train !== undefined && { train: readExamples(data.train, options) }),
-    ...(data.eval !== undefined && { eval: readExamples(data.eval, options) }),
+    ...(data.train !== undefined && { train: readExamples(data.train, options, f.where('data.train')) }),
+    ...(data.eval !== undefined && { eval: readExamples(data.eval, options, f.where('data.eval')) }),
   };
 }

@@ -3,12 +3,30 @@
  * loss plugins. Each type lists its options and their kinds, so an unknown option or a wrong
  * value is refused as `plugins[i].<field>` before training starts.
  */
-import { AttentionPlugin, CosinePlugin, HiddenStatePlugin, LogitKdPlugin, MiniLmPlugin, PatientKdPlugin, TinyBertPlugin, type LayerMapSpec, type LossPlugin, type ProjectorInit, type Schedule } from '@distillery/plugins';
+import { AttentionPlugin, CosinePlugin, DistilleryPluginsError, HiddenStatePlugin, LogitKdPlugin, MiniLmPlugin, PatientKdPlugin, TinyBertPlugin, type LayerMapSpec, type LossPlugin, type ProjectorInit, type Schedule } from '@distillery/plugins';
 import { readSafetensors, type TensorEntry } from '@distillery/models';
 import type { ConfigFields } from './config.js';
 
-/** How an option is checked: a value kind, or the allowed strings. */
-type OptionKind = 'schedule' | 'number' | 'int' | 'boolean' | 'layerMap' | 'projector' | readonly string[];
+/**
+ * How an option is checked: a value kind, or the allowed strings. A schedule or number carries
+ * its range, checked at every point a schedule can take (a linear schedule only moves between
+ * its ends), so `alpha: {kind: linear, from: 0, to: 2}` fails here, not at step 900.
+ */
+type OptionKind = { schedule: Range } | { number: Range } | 'int' | 'boolean' | 'layerMap' | 'projector' | readonly string[];
+
+interface Range {
+  min: number;
+  /** `min` itself is refused (temperatures). */
+  above?: true;
+  max?: number;
+}
+
+/** Loss weights: 0 switches a term off; a negative one would reward the student for diverging. */
+const WEIGHT: Range = { min: 0 };
+/** logitKd alpha mixes soft and hard terms: alpha and 1 − alpha are both weights. */
+const FRACTION: Range = { min: 0, max: 1 };
+/** Temperatures divide logits. */
+const TEMPERATURE: Range = { min: 0, above: true };
 
 const REDUCTION = ['mean', 'sum'] as const;
 
@@ -19,11 +37,11 @@ interface PluginType {
 }
 
 export const PLUGIN_TYPES: Readonly<Record<string, PluginType>> = {
-  logitKd: { options: { kind: ['kl', 'mse', 'regression'], temperature: 'schedule', alpha: 'schedule' }, create: (o) => new LogitKdPlugin(o) },
+  logitKd: { options: { kind: ['kl', 'mse', 'regression'], temperature: { schedule: TEMPERATURE }, alpha: { schedule: FRACTION } }, create: (o) => new LogitKdPlugin(o) },
   hiddenState: { options: { layerMap: 'layerMap', includeEmbeddings: 'boolean', maskPadding: 'boolean', reduction: REDUCTION, projector: 'projector' }, create: (o) => new HiddenStatePlugin(o) },
   attention: { options: { layerMap: 'layerMap', target: ['probabilities', 'scores'], maskPadding: 'boolean', reduction: REDUCTION }, create: (o) => new AttentionPlugin(o) },
   tinyBert: {
-    options: { layerMap: 'layerMap', attentionLayerMap: 'layerMap', reduction: REDUCTION, embeddingProjector: 'projector', hiddenProjector: 'projector', attentionTarget: ['probabilities', 'scores'], temperature: 'number', intermediateSteps: 'int' },
+    options: { layerMap: 'layerMap', attentionLayerMap: 'layerMap', reduction: REDUCTION, embeddingProjector: 'projector', hiddenProjector: 'projector', attentionTarget: ['probabilities', 'scores'], temperature: { number: TEMPERATURE }, intermediateSteps: 'int' },
     create: (o) => new TinyBertPlugin(o),
   },
   miniLm: { options: {}, create: (o) => new MiniLmPlugin(o) },
@@ -31,18 +49,29 @@ export const PLUGIN_TYPES: Readonly<Record<string, PluginType>> = {
   patientKd: { options: { layerMap: 'layerMap' }, create: (o) => new PatientKdPlugin(o) },
 };
 
-function schedule(f: ConfigFields, v: unknown, path: string): Schedule {
-  if (typeof v === 'number') return f.number(v, path);
+function bounded(f: ConfigFields, v: unknown, path: string, range: Range): number {
+  const x = f.number(v, path);
+  const { min, above, max } = range;
+  if ((above ? x <= min : x < min) || (max !== undefined && x > max)) {
+    const want = max !== undefined ? `in [${min}, ${max}]` : above ? `> ${min}` : `>= ${min}`;
+    f.fail(path, `must be ${want}, got ${x}.`);
+  }
+  return x;
+}
+
+function schedule(f: ConfigFields, v: unknown, path: string, range: Range): Schedule {
+  if (typeof v === 'number') return bounded(f, v, path, range);
   const o = f.object(v, path);
   const kind = f.choice(o.kind, `${path}.kind`, ['constant', 'linear']);
   if (kind === 'constant') {
     f.keys(o, path, ['kind', 'value']);
-    return { kind, value: f.number(o.value, `${path}.value`) };
+    return { kind, value: bounded(f, o.value, `${path}.value`, range) };
   }
   f.keys(o, path, ['kind', 'from', 'to', 'startStep', 'endStep']);
   const startStep = f.optional(o.startStep, `${path}.startStep`, (x, p) => f.int(x, p, 0));
   const endStep = f.optional(o.endStep, `${path}.endStep`, (x, p) => f.int(x, p, 1));
-  return { kind, from: f.number(o.from, `${path}.from`), to: f.number(o.to, `${path}.to`), ...(startStep !== undefined && { startStep }), ...(endStep !== undefined && { endStep }) };
+  if (endStep !== undefined && endStep <= (startStep ?? 0)) f.fail(`${path}.endStep`, `must be greater than startStep (${startStep ?? 0}), got ${endStep}.`);
+  return { kind, from: bounded(f, o.from, `${path}.from`, range), to: bounded(f, o.to, `${path}.to`, range), ...(startStep !== undefined && { startStep }), ...(endStep !== undefined && { endStep }) };
 }
 
 function layerMap(f: ConfigFields, v: unknown, path: string): LayerMapSpec {
@@ -91,10 +120,10 @@ function projector(f: ConfigFields, v: unknown, path: string): ProjectorInit {
 }
 
 function option(f: ConfigFields, kind: OptionKind, v: unknown, path: string): unknown {
-  if (typeof kind !== 'string') return f.choice(v, path, kind);
+  if (Array.isArray(kind)) return f.choice(v, path, kind);
+  if (typeof kind === 'object' && 'schedule' in kind) return schedule(f, v, path, kind.schedule);
+  if (typeof kind === 'object' && 'number' in kind) return bounded(f, v, path, kind.number);
   switch (kind) {
-    case 'schedule': return schedule(f, v, path);
-    case 'number': return f.number(v, path);
     case 'int': return f.int(v, path, 0);
     case 'boolean': return f.boolean(v, path);
     case 'layerMap': return layerMap(f, v, path);
@@ -107,20 +136,36 @@ export function parsePlugins(f: ConfigFields, v: unknown, path = 'plugins'): Los
   const types = Object.keys(PLUGIN_TYPES);
   if (!Array.isArray(v) || v.length === 0) f.fail(path, `must be a non-empty list of {"type": ..., "weight": ...} entries; types: ${types.join(', ')}.`);
   const names = new Set<string>();
-  return v.map((entry, i) => {
+  const plugins = v.map((entry, i) => {
     const at = `${path}[${i}]`;
     const o = f.object(entry, at);
     const type = PLUGIN_TYPES[f.choice(o.type, `${at}.type`, types)]!;
     f.keys(o, at, ['type', 'name', 'weight', ...Object.keys(type.options)]);
     const options: Record<string, unknown> = {};
     if (o.name !== undefined) options.name = f.string(o.name, `${at}.name`);
-    if (o.weight !== undefined) options.weight = schedule(f, o.weight, `${at}.weight`);
+    if (o.weight !== undefined) options.weight = schedule(f, o.weight, `${at}.weight`, WEIGHT);
     for (const [key, kind] of Object.entries(type.options)) {
       if (o[key] !== undefined) options[key] = option(f, kind, o[key], `${at}.${key}`);
     }
-    const plugin = type.create(options);
+    let plugin: LossPlugin;
+    try {
+      plugin = type.create(options);
+    } catch (cause) {
+      // A combination only the plugin knows to refuse: keep its words, say where it was written.
+      if (!(cause instanceof DistilleryPluginsError)) throw cause;
+      return f.fail(at, `(${o.type as string}): ${cause.message}`, cause);
+    }
     if (names.has(plugin.name)) f.fail(`${at}.name`, `"${plugin.name}" is already used by an earlier plugin; give this one another name.`);
     names.add(plugin.name);
     return plugin;
   });
+  // Every weight 0 throughout: the loss is 0, and the run would "succeed" having learned nothing.
+  if (v.every((entry) => isZero((entry as Record<string, unknown>).weight))) f.fail(path, 'has every plugin weight at 0 for the whole run, so nothing would be learned; give at least one plugin a weight > 0.');
+  return plugins;
+}
+
+function isZero(weight: unknown): boolean {
+  if (weight === 0) return true;
+  const w = weight as { kind?: unknown; value?: unknown; from?: unknown; to?: unknown } | undefined;
+  return w?.kind === 'constant' ? w.value === 0 : w?.kind === 'linear' && w.from === 0 && w.to === 0;
 }

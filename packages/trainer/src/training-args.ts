@@ -88,6 +88,15 @@ const DEFAULTS = {
 };
 
 const KNOWN = new Set<string>(['outputDir', 'loggingDir', 'evalSteps', 'saveTotalLimit', 'metricForBestModel', 'greaterIsBetter', ...Object.keys(DEFAULTS)]);
+const kindOf = (v: unknown): string => (Array.isArray(v) ? 'list' : typeof v);
+/**
+ * The kind of every non-numeric field (its default's; numbers are left to their range checks,
+ * whose messages carry the fix).
+ */
+const KINDS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(Object.entries(DEFAULTS).map(([k, v]) => [k, kindOf(v)]).filter(([, kind]) => kind !== 'number')),
+  outputDir: 'string', loggingDir: 'string', metricForBestModel: 'string', greaterIsBetter: 'boolean',
+};
 const SCHEDULERS: readonly LrSchedulerType[] = ['linear', 'cosine', 'constant', 'constant_with_warmup'];
 const STRATEGIES: readonly IntervalStrategy[] = ['no', 'steps', 'epoch'];
 
@@ -149,6 +158,12 @@ export class TrainingArguments {
   constructor(init: TrainingArgumentsInit) {
     for (const key of Object.keys(init)) {
       if (!KNOWN.has(key)) invalid(key, `unknown field; the fields are ${[...KNOWN].sort().join(', ')}.`);
+    }
+    for (const [key, value] of Object.entries(init)) {
+      // A value of the wrong kind is refused as a whole: "jsonl" for reportTo would otherwise be
+      // read letter by letter, and "yes" for a switch would count as true.
+      const want = KINDS[key];
+      if (value !== undefined && want !== undefined && kindOf(value) !== want) invalid(key, `must be ${want === 'list' ? 'a list, e.g. ["jsonl"] or []' : want === 'boolean' ? 'true or false' : 'a string'}, got ${show(value)}.`);
     }
     const a = { ...DEFAULTS, ...stripUndefined(init) };
     if (typeof a.outputDir !== 'string' || a.outputDir === '') invalid('outputDir', 'is required; pass the folder where checkpoints go, e.g. outputDir: "runs/exp1".');
@@ -215,7 +230,6 @@ export class TrainingArguments {
     if (!Number.isInteger(this.seed)) invalid('seed', `must be an integer, got ${this.seed}.`);
     oneOf('nanPolicy', this.nanPolicy, ['skip', 'abort']);
     for (const r of this.reportTo) oneOf('reportTo', r, ['jsonl', 'tensorboard']);
-    if (typeof this.overwriteOutputDir !== 'boolean') invalid('overwriteOutputDir', `must be true or false, got ${show(this.overwriteOutputDir)}.`);
     if (this.loadBestModelAtEnd) {
       if (this.metricForBestModel === undefined) invalid('metricForBestModel', 'is required with loadBestModelAtEnd; name an eval metric, e.g. metricForBestModel: "accuracy" (or "loss").');
       if (this.evalStrategy === 'no') invalid('evalStrategy', 'is "no" but loadBestModelAtEnd needs evaluations; set evalStrategy to "steps" or "epoch".');
