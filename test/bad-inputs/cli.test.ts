@@ -102,6 +102,7 @@ describe('output paths: refused before any work, nothing that existed is touched
     const link = join(tmp, 'link-to-teacher');
     symlinkSync(teacher, link);
     await refused(DISTILL(join(link, 'out')), 'OUTPUT_PATH_INVALID', /is inside the teacher folder/);
+    await refused(DISTILL(join(tmp, 'fresh'), '--set', `training.loggingDir=${join(teacher, 'tb')}`), 'OUTPUT_PATH_INVALID', /--set training\.loggingDir=.* \(training\.loggingDir\): .* is inside the teacher folder/);
     // The model being fine-tuned is an input too.
     await refused(TRAIN(other), 'OUTPUT_PATH_INVALID', /is the model folder/);
   });

@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseConfig, type ModelConfig } from '@distillery/models';
 import { DistilleryTrainerError, TrainingArguments, type TrainingArgumentsInit } from '@distillery/trainer';
 import { DistilleryCliError } from './errors.js';
-import type { InputPath } from './output-path.js';
+import { checkOutputDir, type InputPath } from './output-path.js';
 import { readTextFile } from './text-file.js';
 
 /** A flag that sets one config field: `--learning-rate 1e-4` sets `training.learningRate`. */
@@ -210,6 +210,18 @@ export function commonConfig(f: ConfigFields, need: { train: boolean; eval: bool
 export function inputPaths(config: CommonConfig, models: Record<string, ModelSource | undefined>): InputPath[] {
   const all: Record<string, ModelSource | undefined> = { ...models, tokenizer: config.tokenizer, 'data.train': config.data.train, 'data.eval': config.data.eval };
   return Object.entries(all).filter((e): e is [string, string] => typeof e[1] === 'string').map(([role, path]) => ({ role, path }));
+}
+
+/**
+ * The output-path policy for a training run, before any work: outputDir (empty unless
+ * overwriteOutputDir or resuming) and loggingDir (TensorBoard appends there, so only its place
+ * is checked), never inside what the run reads.
+ */
+export function checkRunOutputs(f: ConfigFields, config: CommonConfig & { training: TrainingArguments }, models: Record<string, ModelSource | undefined>, resuming: boolean): void {
+  const { outputDir, loggingDir, overwriteOutputDir } = config.training;
+  const inputs = inputPaths(config, models);
+  checkOutputDir(outputDir, { where: f.where('training.outputDir'), inputs, overwrite: overwriteOutputDir, resuming });
+  checkOutputDir(loggingDir, { where: f.where('training.loggingDir'), inputs, overwrite: true });
 }
 
 /** The `training` section as `TrainingArguments`, its messages re-addressed to `training.<field>`. */

@@ -6,9 +6,9 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { Trainer, type TrainingArguments } from '@distillery/trainer';
-import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, configSource, inputPaths, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
+import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, checkRunOutputs, configSource, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
 import { readDataFiles } from './data.js';
-import { checkOutputDir, writeFileAtomic } from './output-path.js';
+import { writeFileAtomic } from './output-path.js';
 import { classificationMetrics, formatMetrics, loadClassifier, loadTokenizer, savePretrainedFolder } from './models.js';
 import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 
@@ -39,7 +39,7 @@ export function registerTrain(program: Command): void {
     const f = new ConfigFields(configSource(opts, FLAGS));
     const config = parseTrainConfig(f);
     const args = config.training;
-    checkOutputDir(args.outputDir, { where: f.where('training.outputDir'), inputs: inputPaths(config, { model: config.model }), overwrite: args.overwriteOutputDir, resuming: opts.resumeFromCheckpoint !== undefined });
+    checkRunOutputs(f, config, { model: config.model }, opts.resumeFromCheckpoint !== undefined);
     const runConfig = describeRun('train', { model: config.model, tokenizer: config.tokenizer, numLabels: config.numLabels }, config.data, args);
     const checkpoint = resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     const tokenizer = await loadTokenizer(config.tokenizer, config.model);
