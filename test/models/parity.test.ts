@@ -64,7 +64,7 @@ describe.each(BACKENDS)('parity on %s', (backend) => {
     expect(model.constructor.name).toBe(config.architectures?.[0]);
     const grads = Object.keys(expected.gradients ?? {});
     const before = tf.memory().numTensors;
-    const report = forwardReport(model, inputs, { grads });
+    const report = await forwardReport(model, inputs, { grads });
     expect(tf.memory().numTensors).toBe(before);
 
     expectClose(report.logits, expected.logits, tolerance(expected, 'logits'), 'logits');

@@ -87,7 +87,7 @@ export function registerForward(program: Command): void {
       checkLimits(flags.inputs, inputs, tokenLimits('model', config), flags.model);
       const model = await modelClassFor(config).fromPretrained(dir, { log: (line) => console.error(line) });
       const grads = flags.grads?.split(',').map((s) => s.trim()).filter((s) => s !== '') ?? [];
-      const report = forwardReport(model, inputs, { grads });
+      const report = await forwardReport(model, inputs, { grads });
       model.dispose();
       writeFileAtomic(out, `${JSON.stringify(report)}\n`);
       console.error(`[distillery] wrote ${flags.out} (${model.constructor.name}${report.loss !== undefined ? `, loss ${report.loss}` : ''})`);

@@ -103,7 +103,7 @@ export class EncoderBackbone implements Backbone {
     const { projection, pooler } = this.parts;
     const e = this.embed(inputs, ctx); // [N, E]
     const x = projection ? linear(e, projection) : e; // [N, H]
-    const out = runEncoder(x, inputs.mask, this.parts.layers, this.parts.spec, ctx, want);
+    const out = runEncoder(x, inputs.mask, inputs.padded, this.parts.layers, this.parts.spec, ctx, want);
     if (!pooler) return out;
     return { ...out, poolerOutput: tf.tanh(linear(firstToken(out.lastHiddenState), pooler)) }; // [B, H]
   }

@@ -25,6 +25,7 @@ export type ModelsErrorCode =
   | 'HUB_OFFLINE'
   | 'HUB_NOT_FOUND'
   | 'INPUT_INVALID'
+  | 'INPUT_ON_DEVICE'
   | 'UNKNOWN_PARAMETER'
   | 'LABELS_INVALID'
   | 'WRITE_FAILED';

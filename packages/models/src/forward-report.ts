@@ -76,58 +76,99 @@ export function inputsFromJson(model: AnyModel, json: InputsJson): QuestionAnswe
   return inputs;
 }
 
+/** The report's tensors, kept out of `tf.tidy` so they can be read asynchronously afterwards. */
+interface PendingReport {
+  logits: tf.Tensor;
+  loss?: tf.Tensor;
+  hiddenStates: tf.Tensor[];
+  attentions: tf.Tensor[];
+  startLogits?: tf.Tensor;
+  endLogits?: tf.Tensor;
+  pooledOutput?: tf.Tensor;
+  embeddingOutput?: tf.Tensor;
+  positionIds?: number[][];
+  gradients: Array<[string, tf.Tensor]>;
+}
+
 /**
  * Run `model` (eval mode) on `inputsJson` with hidden states and attentions, and the gradient
  * of the loss for each parameter named in `grads` (HF state-dict names). Leaves no tensors behind.
+ * Reads results with `await array()`: GPU backends cannot read synchronously in Node, and stall in a browser.
  */
-export function forwardReport(model: AnyModel, inputsJson: InputsJson, options: { grads?: string[] } = {}): ForwardReport {
+export async function forwardReport(model: AnyModel, inputsJson: InputsJson, options: { grads?: string[] } = {}): Promise<ForwardReport> {
   const params = model.namedParameters();
   const wanted = options.grads ?? [];
   for (const name of wanted) {
     if (!params.has(name)) throw new DistilleryModelsError('UNKNOWN_PARAMETER', `--grads: "${name}" is not a parameter of ${model.constructor.name}; use an HF state-dict name such as ${[...params.keys()].slice(0, 3).join(', ')}.`);
   }
-  let report: ForwardReport | undefined;
-  tf.tidy(() => {
-    const inputs = inputsFromJson(model, inputsJson);
-    const run = (): tf.Scalar | undefined => {
-      const out = model.forward(inputs, { outputHiddenStates: true, outputAttentions: true }) as ModelOutput & Partial<Record<'startLogits' | 'endLogits' | 'pooledOutput' | 'lastHiddenState', tf.Tensor>>;
-      // The bare model has no logits; its last hidden state stands in.
-      const logits = out.logits ?? out.lastHiddenState!;
-      report = {
-        logits: logits.arraySync(),
-        ...(out.loss ? { loss: out.loss.arraySync() } : {}),
-        hidden_states: (out.hiddenStates ?? []).map((t) => t.arraySync()),
-        attentions: (out.attentions ?? []).map((t) => t.arraySync()),
-        gradients: {},
-        ...(out.startLogits ? { start_logits: out.startLogits.arraySync() } : {}),
-        ...(out.endLogits ? { end_logits: out.endLogits.arraySync() } : {}),
-        extras: { ...(out.pooledOutput ? { pooled_output: out.pooledOutput.arraySync() } : {}), ...backboneExtras(model, inputs) },
+  const kept: tf.Tensor[] = [];
+  const keep = <T extends tf.Tensor | undefined>(t: T): T => {
+    if (t) kept.push(tf.keep(t));
+    return t;
+  };
+  let pending: PendingReport | undefined;
+  try {
+    tf.tidy(() => {
+      const inputs = inputsFromJson(model, inputsJson);
+      const run = (): tf.Scalar | undefined => {
+        const out = model.forward(inputs, { outputHiddenStates: true, outputAttentions: true }) as ModelOutput & Partial<Record<'startLogits' | 'endLogits' | 'pooledOutput' | 'lastHiddenState', tf.Tensor>>;
+        const extras = backboneExtras(model, inputs);
+        pending = {
+          // The bare model has no logits; its last hidden state stands in.
+          logits: keep(out.logits ?? out.lastHiddenState!),
+          loss: keep(out.loss),
+          hiddenStates: (out.hiddenStates ?? []).map(keep),
+          attentions: (out.attentions ?? []).map(keep),
+          startLogits: keep(out.startLogits),
+          endLogits: keep(out.endLogits),
+          pooledOutput: keep(out.pooledOutput),
+          embeddingOutput: keep(extras.embeddingOutput),
+          ...(extras.positionIds ? { positionIds: extras.positionIds } : {}),
+          gradients: [],
+        };
+        return out.loss;
       };
-      return out.loss;
+      if (wanted.length === 0) {
+        run();
+        return;
+      }
+      const { grads } = tf.variableGrads(() => {
+        const loss = run();
+        if (!loss) throw new DistilleryModelsError('LABELS_INVALID', 'inputs.json: gradients need a loss; add "labels" (or start/end positions for QA).');
+        return loss;
+      }, wanted.map((n) => params.get(n)!));
+      pending!.gradients = wanted.map((name) => [name, keep(grads[params.get(name)!.name]!)]);
+    });
+    const p = pending!;
+    const read = async (t: tf.Tensor | undefined): Promise<unknown> => (t ? t.array() : undefined);
+    const optional = async <K extends string>(key: K, t: tf.Tensor | undefined): Promise<Partial<Record<K, unknown>>> => (t ? ({ [key]: await t.array() } as Record<K, unknown>) : {});
+    const gradients: Record<string, GradientReport> = {};
+    for (const [name, g] of p.gradients) gradients[name] = { shape: g.shape, values: await g.array() };
+    return {
+      logits: await read(p.logits),
+      ...((await optional('loss', p.loss)) as { loss?: number }),
+      hidden_states: await Promise.all(p.hiddenStates.map(read)),
+      attentions: await Promise.all(p.attentions.map(read)),
+      gradients,
+      ...(await optional('start_logits', p.startLogits)),
+      ...(await optional('end_logits', p.endLogits)),
+      extras: {
+        ...(await optional('pooled_output', p.pooledOutput)),
+        ...(p.positionIds ? { position_ids: p.positionIds } : {}),
+        ...(await optional('embedding_output', p.embeddingOutput)),
+      },
     };
-    if (wanted.length === 0) {
-      run();
-      return;
-    }
-    const { grads } = tf.variableGrads(() => {
-      const loss = run();
-      if (!loss) throw new DistilleryModelsError('LABELS_INVALID', 'inputs.json: gradients need a loss; add "labels" (or start/end positions for QA).');
-      return loss;
-    }, wanted.map((n) => params.get(n)!));
-    for (const name of wanted) {
-      const g = grads[params.get(name)!.name]!;
-      report!.gradients[name] = { shape: g.shape, values: g.arraySync() };
-    }
-  });
-  return report!;
+  } finally {
+    tf.dispose(kept);
+  }
 }
 
 /** Position ids and (where a projection follows) the embedding output, as the fixtures' extras. */
-function backboneExtras(model: AnyModel, inputs: QuestionAnsweringInputs): ForwardReport['extras'] {
+function backboneExtras(model: AnyModel, inputs: QuestionAnsweringInputs): { positionIds?: number[][]; embeddingOutput?: tf.Tensor } {
   if (!(model.backbone instanceof EncoderBackbone)) return {};
   const c = model.config;
   const prepared = prepareInputs(inputs, c.vocabSize, 'typeVocabSize' in c ? c.typeVocabSize : 0);
   const { positionIds, embeddingOutput } = model.backbone.debugExtras(prepared);
   const rows = Array.from({ length: prepared.batch }, (_, r) => [...positionIds.subarray(r * prepared.seqLen, (r + 1) * prepared.seqLen)]);
-  return { position_ids: rows, ...(embeddingOutput ? { embedding_output: embeddingOutput.arraySync() } : {}) };
+  return { positionIds: rows, ...(embeddingOutput ? { embeddingOutput } : {}) };
 }

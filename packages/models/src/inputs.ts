@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DistilleryModelsError } from './errors.js';
+import { hostValues } from './host.js';
 import type { EncoderOutput, OutputRequest } from './transformer.js';
 
 export interface ModelInputs {
@@ -66,6 +67,8 @@ export interface EncoderInputs {
   idsData: Int32Array;
   /** [B, S] float32. */
   mask: tf.Tensor2D;
+  /** Whether the mask hides any position (read on the host, so the encoder need not read the device). */
+  padded: boolean;
   /** [N] int32, undefined when not given (the model uses zeros). */
   tokenTypes?: tf.Tensor1D;
 }
@@ -76,7 +79,7 @@ function bad(field: string, msg: string): never {
 
 function checkIds(t: tf.Tensor, field: string, limit: number, limitName: string): Int32Array {
   if (t.dtype !== 'int32') bad(field, `dtype is ${t.dtype}; pass int32 (tf.tensor2d(ids, shape, 'int32')).`);
-  const data = t.dataSync() as Int32Array;
+  const data = hostValues(t, `inputs.${field}`) as Int32Array;
   for (const id of data) {
     if (id < 0 || id >= limit) bad(field, `holds id ${id}, outside [0, ${limit}) set by ${limitName}; check that the tokenizer matches the model.`);
   }
@@ -94,8 +97,10 @@ export function prepareInputs(inputs: ModelInputs, vocabSize: number, typeVocabS
   };
   const idsData = checkIds(inputIds, 'inputIds', vocabSize, 'vocab_size');
   let mask: tf.Tensor2D;
+  let padded = false;
   if (attentionMask) {
     sameShape(attentionMask, 'attentionMask');
+    padded = hostValues(attentionMask, 'inputs.attentionMask').some((m) => m !== 1);
     mask = tf.cast(attentionMask, 'float32');
   } else {
     mask = tf.ones([batch, seqLen]);
@@ -106,5 +111,5 @@ export function prepareInputs(inputs: ModelInputs, vocabSize: number, typeVocabS
     checkIds(tokenTypeIds, 'tokenTypeIds', typeVocabSize, 'type_vocab_size');
     tokenTypes = tf.reshape(tokenTypeIds, [-1]);
   }
-  return { batch, seqLen, ids: tf.reshape(inputIds, [-1]), idsData, mask, ...(tokenTypes ? { tokenTypes } : {}) };
+  return { batch, seqLen, ids: tf.reshape(inputIds, [-1]), idsData, mask, padded, ...(tokenTypes ? { tokenTypes } : {}) };
 }

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ProblemType } from './config.js';
 import { DistilleryModelsError } from './errors.js';
+import { hostValues } from './host.js';
 
 export const IGNORE_INDEX = -100;
 
@@ -33,7 +34,7 @@ function pickColumns(logp: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, ignoreIndex = IGNORE_INDEX): tf.Scalar {
   const classes = logits.shape[1];
   if (labels.dtype !== 'int32') badLabels(`dtype is ${labels.dtype}; class labels must be int32.`);
-  for (const l of labels.dataSync()) {
+  for (const l of hostValues(labels, 'labels')) {
     if (l !== ignoreIndex && (l < 0 || l >= classes)) badLabels(`label ${l} is outside [0, ${classes}) (use ${ignoreIndex} to ignore a position); check num_labels in config.json.`);
   }
   const valid = tf.notEqual(labels, ignoreIndex); // [N]

@@ -175,7 +175,8 @@ export abstract class PreTrainedModel<C extends ModelConfig = ModelConfig, I ext
   /** Write `config.json` + `model.safetensors` as HF's save_pretrained does, each atomically. */
   async savePretrained(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
-    const tensors = new Map([...this.store.params].map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]));
+    // `await data()`: parameters may live on a GPU, where a synchronous read throws in Node.
+    const tensors = new Map(await Promise.all([...this.store.params].map(async ([name, v]) => [name, { shape: v.shape, data: (await v.data()) as Float32Array }] as const)));
     const config = configToJSON({ ...this.config, architectures: [this.constructor.name] });
     // Weights first: a folder with config.json is taken as complete.
     await writeAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors));

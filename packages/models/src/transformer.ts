@@ -89,10 +89,10 @@ function transformerLayer(x: tf.Tensor2D, maskBias: tf.Tensor4D | undefined, w: 
  * (several only for ALBERT `inner_group_num > 1`); hidden states are taken after each outer
  * layer, attentions after each inner one, as HF's ALBERT does.
  */
-export function runEncoder(x: tf.Tensor2D, mask: tf.Tensor2D, layers: TransformerLayerWeights[][], spec: EncoderSpec, ctx: ForwardContext, want: OutputRequest): EncoderOutput {
+export function runEncoder(x: tf.Tensor2D, mask: tf.Tensor2D, padded: boolean, layers: TransformerLayerWeights[][], spec: EncoderSpec, ctx: ForwardContext, want: OutputRequest): EncoderOutput {
   const [b, s] = mask.shape;
   // No padding in the batch: adding an all-zero bias to every [B, h, S, S] map would change nothing.
-  const maskBias = mask.dataSync().every((m) => m === 1) ? undefined : attentionMaskBias(mask);
+  const maskBias = padded ? attentionMaskBias(mask) : undefined;
   const as3d = (t: tf.Tensor2D): tf.Tensor3D => tf.reshape(t, [b, s, t.shape[1]]);
   const hiddenStates: tf.Tensor3D[] = [];
   const attentions: tf.Tensor4D[] = [];

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DistilleryPluginsError } from './errors.js';
+import { hostValues } from '@distillery/models';
 import type { DistillOutputs, OutputRequest } from './plugin.js';
 
 type ListKey = 'hiddenStates' | 'attentions' | 'attentionScores';
@@ -50,7 +51,7 @@ export class TeacherCache {
   /** A key per row of the batch: teacher index plus the row's ids, mask and token types. */
   static rowKeys(teacher: number, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, tokenTypeIds?: tf.Tensor2D): string[] {
     const [b, s] = inputIds.shape;
-    const parts = [inputIds, attentionMask, tokenTypeIds].map((t) => (t ? t.dataSync() : undefined));
+    const parts = [inputIds, attentionMask, tokenTypeIds].map((t) => (t ? hostValues(t, 'TeacherCache.rowKeys') : undefined));
     return Array.from({ length: b }, (_, row) => {
       const h = createHash('sha256').update(`${teacher}|${s}`);
       for (const p of parts) h.update(p ? Int32Array.from(p.subarray(row * s, row * s + s)) : new Int32Array(0)).update('|');
