@@ -39,4 +39,14 @@ describe.skipIf(!available)(available ? 'webgpu on SwiftShader' : `webgpu on Swi
     onCpu.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - onGpu[i]!))));
     expect(worst).toBeLessThan(1e-4);
   });
+
+  it('addN of more inputs than one shader can bind (gradient clipping sums one per parameter) is right', async () => {
+    await tf.setBackend('webgpu');
+    const parts = Array.from({ length: 41 }, (_, i) => tf.fill([3, 5], i + 1));
+    const before = tf.memory().numTensors;
+    const sum = tf.addN(parts);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect([...(await sum.data())]).toEqual(new Array(15).fill((41 * 42) / 2));
+    tf.dispose([sum, ...parts]);
+  });
 });

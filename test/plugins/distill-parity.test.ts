@@ -10,12 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForSequenceClassification } from '@distillery/models';
 import { AttentionPlugin, DistillationObjective, HiddenStatePlugin, LogitKdPlugin, type DistillBatch, type DistillModel } from '@distillery/plugins';
 import { initBackend } from '@distillery/trainer';
+import { useSwiftShader } from '../helpers/swiftshader.js';
 import { DISTILL_DIRS, expectClose, loadDistillFixture, loadDistillModels, loadProjector } from './helpers.js';
 
-beforeAll(async () => { await initBackend({ backend: 'cpu', log: false }); });
+// webgpu runs on SwiftShader where Chromium's Vulkan ICD is installed (CI installs it).
+const BACKENDS = ['cpu', ...(useSwiftShader() ? (['webgpu'] as const) : [])] as const;
+
 afterAll(() => tf.disposeVariables());
 
-describe.each(DISTILL_DIRS)('distillation parity: %s', (dir) => {
+describe.each(BACKENDS.flatMap((backend) => DISTILL_DIRS.map((dir) => [backend, dir] as const)))('distillation parity on %s: %s', (backend, dir) => {
   const { expected, inputs } = loadDistillFixture(dir);
   const tol = expected.tolerance.losses;
   let teacher: BertForSequenceClassification;
@@ -23,6 +26,7 @@ describe.each(DISTILL_DIRS)('distillation parity: %s', (dir) => {
   let batch: DistillBatch;
 
   beforeAll(async () => {
+    await initBackend({ backend, log: false });
     ({ teacher, student, batch } = await loadDistillModels(dir, inputs));
   });
 
@@ -41,7 +45,7 @@ describe.each(DISTILL_DIRS)('distillation parity: %s', (dir) => {
   }
 
   for (const [key, soft] of [['total', false], ['total_soft_only', true]] as const) {
-    it(`${key}: per-term losses and gradients w.r.t. student params and projector`, () => {
+    it(`${key}: per-term losses and gradients w.r.t. student params and projector`, async () => {
       const { objective: o, hidden } = objective(soft ? 1 : inputs.alpha);
       const progress = { step: 0, maxSteps: 1 };
       const teacherOut = o.teacherOutputs(batch, progress);
@@ -49,24 +53,27 @@ describe.each(DISTILL_DIRS)('distillation parity: %s', (dir) => {
       const wanted = Object.keys(expected.gradients[key]);
       const vars = wanted.map((name) => (name.startsWith('student.') ? params.get(name.slice('student.'.length)) : hidden.projector!.namedVariables().get(name.replace('projector', 'hidden.projector'))));
       vars.forEach((v, i) => expect(v, `variable for ${wanted[i]}`).toBeDefined());
-      const termValues: Record<string, number> = {};
+      // Kept past the tape and read with await data(): a GPU tensor cannot be read synchronously in Node.
+      const terms = new Map<string, tf.Scalar>();
       const { value, grads } = tf.variableGrads(() => {
         const r = o.compute(student as DistillModel, batch, teacherOut, progress, { training: false });
-        for (const [name, t] of r.terms) termValues[name] = t.dataSync()[0]!;
+        for (const [name, t] of r.terms) terms.set(name, tf.keep(t));
         return r.loss;
       }, vars as tf.Variable[]);
-      expectClose(value.dataSync()[0]!, expected.losses[key], tol.atol, tol.rtol, key);
+      const termValues: Record<string, number> = {};
+      for (const [name, t] of terms) termValues[name] = (await t.data())[0]!;
+      expectClose((await value.data())[0]!, expected.losses[key], tol.atol, tol.rtol, key);
       expectClose(termValues['loss/hidden']!, expected.losses.hidden_mse, tol.atol, tol.rtol, 'hidden_mse');
       expectClose(termValues['loss/attention']!, expected.losses.attention_mse, tol.atol, tol.rtol, 'attention_mse');
       expectClose(termValues['loss/kd/soft']!, expected.losses.kd_soft, tol.atol, tol.rtol, 'kd_soft');
       expectClose(termValues['loss/kd/hard']!, expected.losses.ce_hard, tol.atol, tol.rtol, 'ce_hard');
       if (!soft) expectClose(termValues['loss/kd']!, expected.losses.kd_combined, tol.atol, tol.rtol, 'kd_combined');
-      wanted.forEach((name, i) => {
+      for (const [i, name] of wanted.entries()) {
         const g = grads[vars[i]!.name]!;
         expect(g.shape, name).toEqual(expected.gradients[key][name]!.shape);
-        expectClose(g.dataSync(), expected.gradients[key][name]!.values, expected.tolerance.gradients.atol[key][name]!, expected.tolerance.gradients.rtol, `${key} d/d${name}`);
-      });
-      tf.dispose([value, grads, teacherOut.flatMap((t) => [t.logits, ...(t.hiddenStates ?? []), ...(t.attentions ?? [])])]);
+        expectClose(await g.data(), expected.gradients[key][name]!.values, expected.tolerance.gradients.atol[key][name]!, expected.tolerance.gradients.rtol, `${key} d/d${name}`);
+      }
+      tf.dispose([value, grads, [...terms.values()], teacherOut.flatMap((t) => [t.logits, ...(t.hiddenStates ?? []), ...(t.attentions ?? [])])]);
       o.dispose();
     });
   }

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { DistilleryBackendsError } from './errors.js';
 import { installWasmKernelFixes } from './wasm-kernels.js';
+import { installWebGpuKernelFixes } from './webgpu-kernels.js';
 import { describeAdapter, installNodeWebGpu, probeWebGpuAdapter, type GpuAdapterSummary } from './webgpu.js';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu';
@@ -71,6 +72,7 @@ async function tryWebGpu(force: boolean): Promise<{ ok: true; adapter: GpuAdapte
     if (adapter === null) return { ok: false, why: 'Dawn found no WebGPU adapter' };
     await import('@tensorflow/tfjs-backend-webgpu');
     if (!(await tf.setBackend('webgpu'))) return { ok: false, why: 'webgpu backend failed to initialise' };
+    installWebGpuKernelFixes();
     return { ok: true, adapter };
   } catch (e) {
     return { ok: false, why: `webgpu failed: ${(e as Error).message.split('\n')[0]}` };

@@ -3,13 +3,13 @@
  * labels). A tensor made from a JS array keeps its values on the host until a kernel first uses
  * it; on a GPU backend they then live on the device, where a synchronous read throws in Node
  * (tfjs-backend-webgpu reads through OffscreenCanvas) and stalls the GPU pipeline in a browser.
- * Tensors are immutable, so the first read is kept per tensor: a teacher and a student forward
- * on the same batch read it once, before the upload.
+ * Tensor data is immutable, so the first read is kept per data buffer (`dataId`, which reshapes
+ * share): a teacher and a student forward on the same batch read it once, before the upload.
  */
 import * as tf from '@tensorflow/tfjs';
 import { DistilleryModelsError } from './errors.js';
 
-const copies = new WeakMap<tf.Tensor, tf.TypedArray>();
+const copies = new WeakMap<object, tf.TypedArray>();
 
 /** Backends whose tensors can live on a device (so a synchronous read is a GPU round trip). */
 const DEVICE_BACKENDS = new Set(['webgpu', 'webgl']);
@@ -31,13 +31,13 @@ function onHost(t: tf.Tensor): boolean {
  * the error raised when `t` was computed on the GPU (its values exist only there).
  */
 export function hostValues(t: tf.Tensor, field: string): tf.TypedArray {
-  let values = copies.get(t);
+  let values = copies.get(t.dataId);
   if (values === undefined) {
     if (!onHost(t)) {
       throw new DistilleryModelsError('INPUT_ON_DEVICE', `${field} was computed on the ${tf.getBackend()} device, and checking it would need a synchronous GPU read; build it from host values (tf.tensor(array, shape, dtype), as the collators do) or rebuild it from \`await t.data()\`.`);
     }
     values = t.dataSync() as tf.TypedArray;
-    copies.set(t, values);
+    copies.set(t.dataId, values);
   }
   return values;
 }
