@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '@distillery/backends';
+import { BertForSequenceClassification, DistilleryModelsError, createConfig } from '@distillery/models';
 import { SWIFTSHADER_MISSING, useSwiftShader } from '../helpers/swiftshader.js';
 
 const available = useSwiftShader();
@@ -48,5 +49,22 @@ describe.skipIf(!available)(available ? 'webgpu on SwiftShader' : `webgpu on Swi
     expect(tf.memory().numTensors).toBe(before + 1);
     expect([...(await sum.data())]).toEqual(new Array(15).fill((41 * 42) / 2));
     tf.dispose([sum, ...parts]);
+  });
+
+  it('ids read on the host once per batch; ids that exist only on the GPU are a typed error, not a crash', async () => {
+    await tf.setBackend('webgpu');
+    const model = BertForSequenceClassification.fromConfig(createConfig('bert', { vocabSize: 20, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 16, maxPositionEmbeddings: 8 }));
+    const inputIds = tf.tensor2d([[2, 5, 7, 3], [2, 9, 3, 0]], undefined, 'int32');
+    const attentionMask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0]], undefined, 'int32');
+    // Twice on one batch (as teacher then student): the second forward finds the ids already uploaded.
+    const first = tf.tidy(() => model.forward({ inputIds, attentionMask }).logits);
+    const second = tf.tidy(() => model.forward({ inputIds, attentionMask }).logits);
+    expect([...(await second.data())]).toEqual([...(await first.data())]);
+    const onGpu = tf.add(inputIds, tf.scalar(0, 'int32')) as tf.Tensor2D;
+    const e = await Promise.resolve().then(() => model.forward({ inputIds: onGpu, attentionMask })).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(DistilleryModelsError);
+    expect(e).toMatchObject({ code: 'INPUT_ON_DEVICE', message: expect.stringMatching(/^inputs\.inputIds was computed on the webgpu device/) });
+    tf.dispose([first, second, onGpu, inputIds, attentionMask]);
+    model.dispose();
   });
 });
