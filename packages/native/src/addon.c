@@ -1,4 +1,6 @@
 /* Module entry: exports the kernels and reports the thread count they use. */
+#include <malloc.h>
+
 #include "args.h"
 #include "kernels.h"
 #include "parallel.h"
@@ -10,9 +12,28 @@ static napi_value threads(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* Keep freed activation buffers for reuse. Every tfjs kernel output is a fresh zero-filled
+ * ArrayBuffer (calloc); glibc serves the large ones (128 KiB up, its threshold creeping up to
+ * the largest freed) with a new mmap each, so each costs a page fault per 4 KiB and an munmap
+ * when freed: hundreds of MiB of faults per training step. Served from the heap up to 32 MiB
+ * (an [B·S, 4H] activation at BERT-base sizes: 25 MiB) and never trimmed, a freed buffer is
+ * reused as is; calloc's memset is all that remains. Called when the native backend is created. */
+static napi_value keep_buffers(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+#ifdef __GLIBC__
+  int ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) && mallopt(M_TRIM_THRESHOLD, 1 << 30) && mallopt(M_TOP_PAD, 64 << 20);
+#else
+  int ok = 0;
+#endif
+  napi_get_boolean(env, ok, &v);
+  return v;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"keepBuffers", NULL, keep_buffers, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"binary", NULL, binary, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unary", NULL, unary, NULL, NULL, NULL, napi_enumerable, NULL},

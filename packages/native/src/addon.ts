@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   /** Threads the addon's own kernels split work over (DISTILLERY_NATIVE_THREADS or all cores). */
   threads(): number;
+  /** Tune glibc malloc so freed kernel outputs are reused instead of unmapped (false where not glibc). */
+  keepBuffers(): boolean;
   /**
    * out[i] = op(a at aOffsets[i]) · op(b at bOffsets[i]) (+ bias per row), all row-major.
    * out: [batch, m, n]; op(a): [m, k]; op(b): [k, n]; bias: [n] or null.

@@ -22,8 +22,9 @@ export const NATIVE_BACKEND = 'native';
 export const nativeKernels: readonly NativeKernel[] = [...matMulKernels, ...elementwiseKernels, ...reduceKernels, ...softmaxKernels, ...transposeKernels, ...gatherKernels];
 
 class NativeBackend extends MathBackendCPU {
-  constructor() {
+  constructor(addon: NativeAddon) {
     super();
+    addon.keepBuffers();
     // The cpu backend's first write advises installing tfjs-node; this backend is the answer to that.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
@@ -53,7 +54,7 @@ export function registerNativeBackend(): NativeRegistration {
   const load = loadAddon();
   if (!load.ok) return (registration = { ok: false, why: load.why });
   const { addon } = load;
-  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(addon), 0);
   for (const config of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...config, backendName: NATIVE_BACKEND });
   for (const kernel of nativeKernels) override(addon, kernel);
   // Kernels only this backend has (no cpu twin): callers check tf.getKernel before using them.
