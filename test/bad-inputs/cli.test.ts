@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForSequenceClassification, createConfig } from '@distillery/models';
 import { initBackend } from '@distillery/trainer';
-import { runCli } from '../../packages/cli/src/program.js';
+import { cliInProcess } from '../helpers/cli.js';
 import { checkOutputDir, checkOutputFile, writeFailed, writeFileAtomic } from '../../packages/cli/src/output-path.js';
 import { readTextFile } from '../../packages/cli/src/text-file.js';
 import { VOCAB, writeJsonl, writeTask } from '../cli/fixtures.js';
@@ -48,21 +48,7 @@ function hashes(root: string): Map<string, string> {
   return out;
 }
 
-interface Outcome { code: number; stdout: string; stderr: string }
-
-async function cli(...args: string[]): Promise<Outcome> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.map(String).join(' ')); });
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { err.push(a.map((x) => (x instanceof Error ? x.stack : String(x))).join(' ')); });
-  try {
-    const code = await runCli(['node', 'distillery', '--backend', 'cpu', ...args]);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const cli = cliInProcess;
 
 /** Run a case that must fail with `code`: one typed line matching `mentions`, no stack, nothing saved, `guarded` byte-identical. */
 async function refused(args: string[], code: string, mentions: RegExp, guarded: string[] = [tmp]): Promise<string> {

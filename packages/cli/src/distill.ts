@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import type { TrainingArguments } from '@distillery/trainer';
-import { DistillationTrainer, type LossPlugin } from '@distillery/plugins';
+import { CachedTeacher, DistillationTrainer, type LossPlugin } from '@distillery/plugins';
 import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, checkRunOutputs, configSource, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
 import { readDataFiles } from './data.js';
 import { writeFileAtomic } from './output-path.js';
@@ -17,6 +17,8 @@ import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from '
 
 export interface DistillConfig extends CommonConfig {
   teachers: ModelSource[];
+  /** Shards written by `cache-teacher`: the teacher's outputs, read instead of running it. */
+  teacherCache?: string;
   student: ModelSource;
   plugins: LossPlugin[];
   /** Relative weights of the teachers' soft labels. */
@@ -26,25 +28,36 @@ export interface DistillConfig extends CommonConfig {
 
 const FLAGS: readonly OverrideFlag[] = [
   { flag: 'teacher', path: 'teacher', description: 'trained teacher folder or hub id' },
+  { flag: 'teacher-cache', path: 'teacherCache', description: 'folder of cache-teacher shards: train from them without loading the teacher' },
   { flag: 'student', path: 'student', description: 'student folder or hub id (a config.json object in the file starts from scratch)' },
   ...DATA_FLAGS,
   ...TRAINING_FLAGS,
 ];
 
 export function parseDistillConfig(f: ConfigFields): DistillConfig {
-  f.topLevel(['teacher', 'student', 'tokenizer', 'numLabels', 'data', 'plugins', 'teacherWeights', 'training']);
+  f.topLevel(['teacher', 'teacherCache', 'student', 'tokenizer', 'numLabels', 'data', 'plugins', 'teacherWeights', 'training']);
   const teacher = f.get('teacher');
   const student = f.get('student');
-  if (teacher === undefined) f.fail('teacher', 'is required: the trained teacher\'s folder or hub id (or a list of them).');
+  const teacherCache = f.optional(f.get('teacherCache'), 'teacherCache', (v, p) => f.path(v, p));
+  if (teacher === undefined && teacherCache === undefined) f.fail('teacher', 'is required: the trained teacher\'s folder or hub id (or a list of them), or teacherCache (--teacher-cache) from cache-teacher.');
   if (student === undefined) f.fail('student', 'is required: a folder / hub id, or a config.json object such as {"model_type": "bert", "num_hidden_layers": 2}.');
-  const teachers = Array.isArray(teacher) ? teacher.map((t, i) => f.modelSource(t, `teacher[${i}]`)) : [f.modelSource(teacher, 'teacher')];
-  if (teachers.length === 0) f.fail('teacher', 'is an empty list; name at least one teacher.');
+  const teachers = Array.isArray(teacher) ? teacher.map((t, i) => f.modelSource(t, `teacher[${i}]`)) : teacher === undefined ? [] : [f.modelSource(teacher, 'teacher')];
+  if (teachers.length === 0 && teacherCache === undefined) f.fail('teacher', 'is an empty list; name at least one teacher.');
+  if (teacherCache !== undefined) {
+    const plugins = f.get('plugins');
+    // Padded positions have no teacher values in a cache (each row is stored at its own length).
+    (Array.isArray(plugins) ? plugins : []).forEach((p: { type?: unknown; maskPadding?: unknown } | null, i) => {
+      if (['hiddenState', 'attention'].includes(String(p?.type)) && p?.maskPadding !== true) f.fail(`plugins[${i}].maskPadding`, 'must be true with teacherCache: the cache holds no teacher outputs at padded positions.');
+    });
+  }
+  if (teachers.length > 1 && teacherCache !== undefined) f.fail('teacherCache', 'holds one teacher\'s outputs; distil from several teachers live (drop teacherCache).');
   const weights = f.optional(f.get('teacherWeights'), 'teacherWeights', (v, p) => {
     if (!Array.isArray(v) || v.length !== teachers.length) f.fail(p, `must be a list of ${teachers.length} numbers, one per teacher.`);
     return v.map((w, i) => f.number(w, `${p}[${i}]`, 0));
   });
   return {
     teachers,
+    ...(teacherCache !== undefined && { teacherCache }),
     student: f.modelSource(student, 'student'),
     ...commonConfig(f, { train: true, eval: false }),
     plugins: parsePlugins(f, f.get('plugins')),
@@ -69,17 +82,20 @@ export function registerDistill(program: Command): void {
     const args = config.training;
     const { teachers: t, student: s, tokenizer: tok, numLabels, teacherWeights } = config;
     const roles = config.teachers.map((_, i) => (config.teachers.length > 1 ? `teacher[${i}]` : 'teacher'));
-    const sources = { student: config.student, ...Object.fromEntries(config.teachers.map((t, i) => [roles[i]!, t])) };
+    const sources = { student: config.student, ...Object.fromEntries(config.teachers.map((t, i) => [roles[i]!, t])), teacherCache: config.teacherCache };
     checkRunOutputs(f, config, sources, opts.resumeFromCheckpoint !== undefined);
-    const runConfig = describeRun('distill', { teachers: t, student: s, tokenizer: tok, numLabels, plugins: f.get('plugins'), teacherWeights }, config.data, args);
+    const runConfig = describeRun('distill', { teachers: t, teacherCache: config.teacherCache, student: s, tokenizer: tok, numLabels, plugins: f.get('plugins'), teacherWeights }, config.data, args);
     const checkpoint = resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
-    const teachers = await Promise.all(config.teachers.map((t) => loadClassifier(t, { seed: args.seed })));
-    const tokenizer = await loadTokenizer(config.tokenizer, config.teachers[0]!);
-    const student = await loadClassifier(config.student, { seed: args.seed, numLabels: config.numLabels ?? teachers[0]!.config.numLabels });
+    // With a cache the teacher is never loaded: its outputs (and config) come from the shards.
+    const cached = config.teacherCache === undefined ? undefined : CachedTeacher.open(config.teacherCache);
+    const teachers = cached ? [] : await Promise.all(config.teachers.map((t) => loadClassifier(t, { seed: args.seed })));
+    const tokenizer = await loadTokenizer(config.tokenizer, config.teachers[0] ?? config.student);
+    const teacherLabels = cached ? (cached.config as { numLabels?: number }).numLabels : teachers[0]!.config.numLabels;
+    const student = await loadClassifier(config.student, { seed: args.seed, ...optionalNumLabels(config.numLabels ?? teacherLabels) });
     const data = readDataFiles(f, config.data, { student, ...Object.fromEntries(teachers.map((t, i) => [roles[i]!, t])) }, tokenizer);
 
     const trainer = new DistillationTrainer({
-      model: student, teacher: teachers, plugins: config.plugins, args,
+      model: student, teacher: cached ?? teachers, plugins: config.plugins, args,
       trainDataset: data.train!.examples,
       ...(data.eval && { evalDataset: data.eval.examples }),
       computeMetrics: classificationMetrics(student.config.numLabels),
@@ -87,7 +103,7 @@ export function registerDistill(program: Command): void {
       runConfig,
     });
     const loss = config.plugins.map((p) => p.name).join(' + ');
-    console.error(`[distillery] distill: ${teachers.length} teacher(s) → ${student.constructor.name} on ${data.train!.examples.length} ${data.train!.labelled ? 'labelled' : 'unlabelled'} examples, loss ${loss}`);
+    console.error(`[distillery] distill: ${cached ? `teacher outputs from ${cached.dir}` : `${teachers.length} teacher(s)`} → ${student.constructor.name} on ${data.train!.examples.length} ${data.train!.labelled ? 'labelled' : 'unlabelled'} examples, loss ${loss}`);
     const result = await trainResumable(trainer, checkpoint);
     // The last training log's per-plugin terms (loss/<plugin>[/<part>]), unweighted.
     const lastLog = trainer.state.logHistory.filter((e) => 'loss' in e).at(-1) ?? {};
@@ -99,4 +115,8 @@ export function registerDistill(program: Command): void {
     [student, ...teachers].forEach((m) => m.dispose());
     console.log(`distill: ${result.globalStep} steps, saved the student to ${args.outputDir}\n${formatMetrics(metrics)}`);
   });
+}
+
+function optionalNumLabels(numLabels: number | undefined): { numLabels?: number } {
+  return numLabels === undefined ? {} : { numLabels };
 }

@@ -7,6 +7,7 @@
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import { initBackend, type BackendName } from '@distillery/backends';
+import { registerCacheTeacher } from './cache-teacher.js';
 import { registerDemo } from './demo.js';
 import { registerDistill } from './distill.js';
 import { registerEval } from './eval.js';
@@ -14,7 +15,7 @@ import { registerForward } from './forward.js';
 import { registerTrain } from './train.js';
 import { systemErrorReason } from './output-path.js';
 
-const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDistill, registerEval, registerForward, registerDemo];
+const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDistill, registerCacheTeacher, registerEval, registerForward, registerDemo];
 
 export function buildProgram(): Command {
   const program = new Command('distillery')

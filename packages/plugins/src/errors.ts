@@ -6,6 +6,8 @@ export type PluginsErrorCode =
   | 'VOCAB_MISMATCH'
   | 'LABELS_MISMATCH'
   | 'CACHE_LIMIT'
+  | 'CACHE_INVALID'
+  | 'CACHE_MISS'
   | 'CLI_USAGE'
   | 'CONFIG_INVALID'
   | 'DATA_INVALID';

@@ -30,6 +30,8 @@ export interface DistillForwardOptions {
 /** Any `@distillery/models` class, structurally. */
 export interface DistillModel extends ParameterSource {
   forward(inputs: DistillBatch, options: DistillForwardOptions): DistillOutputs & { loss?: tf.Scalar };
+  /** Layers, width and heads when known without a forward (else probed). */
+  readonly modelShape?: ModelShape;
 }
 
 export interface DistillationOptions {
@@ -56,6 +58,8 @@ function forwardFlags(request: OutputRequest): Pick<DistillForwardOptions, 'outp
 
 /** Layers, width and heads, read off a two-token forward so any family (and any config spelling) works. */
 export function probeShape(model: DistillModel): ModelShape {
+  // A stand-in without weights (CachedTeacher) knows its shape but cannot run a probe.
+  if (model.modelShape) return model.modelShape;
   return tf.tidy(() => {
     const out = model.forward({ inputIds: tf.tensor2d([[1, 2]], [1, 2], 'int32') }, { training: false, outputHiddenStates: true, outputAttentions: true });
     const hidden = out.hiddenStates;

@@ -142,7 +142,8 @@ export class TeacherCache {
   }
 }
 
-function concat(arrays: readonly Float32Array[]): Float32Array {
+/** The arrays end to end in one. */
+export function concat(arrays: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
   let offset = 0;
   for (const a of arrays) {

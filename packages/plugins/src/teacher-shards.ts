@@ -1,0 +1,294 @@
+/**
+ * Offline teacher outputs in shards (`distillery cache-teacher`, `distill --teacher-cache`). Each
+ * shard job runs the frozen teacher once over its slice of the rows and writes, per row, the
+ * logits (all of them, or the top-k per position plus the log-normaliser, for vocabulary-sized
+ * logits) and the hidden states / attentions the plugins need, at the row's own length. The
+ * student run reads every shard into a `CachedTeacher`, a stand-in model whose forward serves a
+ * batch from the cache (padding each row back to the batch's length), so the teacher is never
+ * loaded. Rows are found by content (their token ids and token types), not by position.
+ *
+ * Top-k bound (documented in README, checked in test/plugins/teacher-shards.test.ts): with `r` the
+ * teacher probability mass outside the top k at T = 1 and `V` the classes, the reconstruction keeps
+ * the top-k probabilities exactly and spreads `r` evenly over the other `V − k`; per row,
+ * `|KL(p‖q) − KL(p̃‖q)| ≤ r · (ln(V − k) + max_tail ln q − min_tail ln q)` for any student `q`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DistilleryPluginsError } from './errors.js';
+import type { DistillBatch, DistillForwardOptions, DistillModel } from './objective.js';
+import type { DistillOutputs, ModelShape } from './plugin.js';
+import { concat } from './teacher-cache.js';
+
+export const TEACHER_CACHE_FORMAT = 'distillery-teacher-cache/1';
+
+export interface ShardSpec {
+  /** 0-based. */
+  index: number;
+  count: number;
+}
+
+export interface TeacherShardOptions {
+  shard: ShardSpec;
+  /** Keep only the k largest logits per position (plus the log-normaliser). Default: all. */
+  topK?: number;
+  hiddenStates?: boolean;
+  attentions?: boolean;
+}
+
+interface ShardEntry {
+  key: string;
+  /** Float offset of the row's values in the shard's .bin. */
+  offset: number;
+  /** Real tokens of the row. */
+  length: number;
+}
+
+export interface ShardManifest {
+  format: typeof TEACHER_CACHE_FORMAT;
+  shard: number;
+  shards: number;
+  /** Rows of the whole data file (all shards). */
+  rows: number;
+  /** The teacher's config (as the model holds it) and shape, for the student run's checks and plugins. */
+  teacherConfig: Record<string, unknown>;
+  modelShape: ModelShape;
+  /** Logits per row without the batch axis, e.g. [numLabels]; token-level logits have the row length first. */
+  logitsShape: number[];
+  topK: number | null;
+  hiddenStates: boolean;
+  attentions: boolean;
+  entries: ShardEntry[];
+}
+
+/** The rows a shard owns: a contiguous slice, so shard files concatenate back to the data order. */
+export function shardRange(rows: number, shard: ShardSpec): { start: number; end: number } {
+  return { start: Math.floor((rows * shard.index) / shard.count), end: Math.floor((rows * (shard.index + 1)) / shard.count) };
+}
+
+export function shardFileBase(shard: ShardSpec): string {
+  return `shard-${String(shard.index).padStart(5, '0')}-of-${String(shard.count).padStart(5, '0')}`;
+}
+
+/** A key per batch row: its real token ids and token types (absent types count as zeros). */
+export function rowKeys(batch: DistillBatch): { keys: string[]; lengths: number[] } {
+  const [b, s] = batch.inputIds.shape;
+  const ids = batch.inputIds.dataSync();
+  const mask = batch.attentionMask?.dataSync();
+  const types = batch.tokenTypeIds?.dataSync();
+  const keys: string[] = [];
+  const lengths: number[] = [];
+  for (let row = 0; row < b; row++) {
+    let length = s;
+    if (mask) length = Array.from(mask.subarray(row * s, row * s + s)).reduce((a, v) => a + Number(v), 0);
+    const slice = (t: tf.TypedArray | undefined): Int32Array => (t ? Int32Array.from(t.subarray(row * s, row * s + length)) : new Int32Array(length));
+    keys.push(createHash('sha256').update(slice(ids)).update('|').update(slice(types)).digest('hex'));
+    lengths.push(length);
+  }
+  return { keys, lengths };
+}
+
+const prod = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Per-row logits shape at a row length: token-level logits ([S, C]) keep the row's own length. */
+function rowLogitsShape(perRow: readonly number[], length: number): number[] {
+  return perRow.length === 2 ? [length, perRow[1]!] : [...perRow];
+}
+
+/**
+ * `[P, V]` logits → per position the k largest values, their indices and the log-normaliser
+ * (`logsumexp`), flattened as `[values(k), indices(k), logZ]` per position.
+ */
+function topKRows(logits: tf.Tensor2D, k: number): Float32Array {
+  return tf.tidy(() => {
+    const { values, indices } = tf.topk(logits, k);
+    const logZ = tf.logSumExp(logits, -1, true);
+    return tf.concat([values, tf.cast(indices, 'float32'), logZ], 1).dataSync() as Float32Array;
+  });
+}
+
+/**
+ * Full logits from top-k rows: the k kept values, and every other class at the one value that
+ * gives the rest of the mass (1 − Σ top-k probabilities, at T = 1) spread evenly over them.
+ */
+export function expandTopK(packed: Float32Array, positions: number, k: number, classes: number): Float32Array {
+  const out = new Float32Array(positions * classes);
+  for (let p = 0; p < positions; p++) {
+    const at = p * (2 * k + 1);
+    const logZ = packed[at + 2 * k]!;
+    let kept = 0;
+    for (let j = 0; j < k; j++) kept += Math.exp(packed[at + j]! - logZ);
+    const rest = Math.max(1 - kept, 1e-30);
+    out.fill(classes > k ? Math.log(rest / (classes - k)) + logZ : -Infinity, p * classes, (p + 1) * classes);
+    for (let j = 0; j < k; j++) out[p * classes + packed[at + k + j]!] = packed[at + j]!;
+  }
+  return out;
+}
+
+/** Floats one row takes in a shard. */
+function rowFloats(m: Pick<ShardManifest, 'logitsShape' | 'topK' | 'hiddenStates' | 'attentions' | 'modelShape'>, length: number): number {
+  const logits = rowLogitsShape(m.logitsShape, length);
+  const classes = logits.at(-1)!;
+  const positions = prod(logits) / classes;
+  const { numLayers, hiddenSize, numHeads } = m.modelShape;
+  return (m.topK === null ? prod(logits) : positions * (2 * m.topK + 1))
+    + (m.hiddenStates ? (numLayers + 1) * length * hiddenSize : 0)
+    + (m.attentions ? numLayers * numHeads * length * length : 0);
+}
+
+/**
+ * Run the teacher (eval mode) over `batches` (already collated rows of this shard, in order) and
+ * pack each row's outputs. Returns the manifest and the floats of the shard's .bin.
+ */
+export function computeTeacherShard(
+  teacher: DistillModel,
+  batches: Iterable<DistillBatch>,
+  info: { rows: number; modelShape: ModelShape },
+  options: TeacherShardOptions,
+): { manifest: ShardManifest; data: Float32Array } {
+  const chunks: Float32Array[] = [];
+  const entries: ShardEntry[] = [];
+  let offset = 0;
+  let logitsShape: number[] | undefined;
+  const topK = options.topK ?? null;
+  const flags = { training: false, outputHiddenStates: options.hiddenStates ?? false, outputAttentions: options.attentions ?? false };
+  for (const batch of batches) {
+    const { keys, lengths } = rowKeys(batch);
+    const out = teacher.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds }, flags);
+    try {
+      const s = batch.inputIds.shape[1];
+      logitsShape ??= out.logits.shape.length === 3 ? [s, out.logits.shape[2]!] : out.logits.shape.slice(1);
+      const classes = logitsShape.at(-1)!;
+      if (topK !== null && topK >= classes) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `top-k ${topK} keeps every one of the teacher's ${classes} classes; pass a smaller k, or none to keep full logits.`);
+      keys.forEach((key, row) => {
+        const length = lengths[row]!;
+        const parts = tf.tidy(() => {
+          const cut: Float32Array[] = [];
+          let logits = out.logits.slice(row, 1);
+          if (out.logits.shape.length === 3) logits = logits.slice([0, 0, 0], [1, length, classes]);
+          cut.push(topK === null ? (logits.dataSync() as Float32Array) : topKRows(logits.reshape([-1, classes]) as tf.Tensor2D, topK));
+          if (options.hiddenStates) for (const h of out.hiddenStates!) cut.push(h.slice([row, 0, 0], [1, length, -1]).dataSync() as Float32Array);
+          if (options.attentions) for (const a of out.attentions!) cut.push(a.slice([row, 0, 0, 0], [1, -1, length, length]).dataSync() as Float32Array);
+          return cut;
+        });
+        const values = concat(parts);
+        entries.push({ key, offset, length });
+        chunks.push(values);
+        offset += values.length;
+      });
+    } finally {
+      tf.dispose([out.logits, ...(out.hiddenStates ?? []), ...(out.attentions ?? []), ...(out.attentionScores ?? [])] as tf.Tensor[]);
+    }
+  }
+  if (logitsShape === undefined) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `shard ${options.shard.index}/${options.shard.count} owns no rows (the data has ${info.rows}); use fewer shards.`);
+  const manifest: ShardManifest = {
+    format: TEACHER_CACHE_FORMAT, shard: options.shard.index, shards: options.shard.count, rows: info.rows,
+    teacherConfig: JSON.parse(JSON.stringify((teacher as { config?: unknown }).config ?? {})) as Record<string, unknown>,
+    modelShape: info.modelShape, logitsShape, topK, hiddenStates: options.hiddenStates ?? false, attentions: options.attentions ?? false, entries,
+  };
+  return { manifest, data: concat(chunks) };
+}
+
+/** A stand-in teacher that serves every batch from a complete set of shards. */
+export class CachedTeacher implements DistillModel {
+  readonly config: Record<string, unknown>;
+  readonly modelShape: ModelShape;
+  private readonly rows = new Map<string, { data: Float32Array; offset: number; length: number }>();
+  private readonly head: ShardManifest;
+
+  private constructor(readonly dir: string, manifests: Array<{ manifest: ShardManifest; data: Float32Array }>) {
+    this.head = manifests[0]!.manifest;
+    this.config = this.head.teacherConfig;
+    this.modelShape = this.head.modelShape;
+    for (const { manifest, data } of manifests) for (const e of manifest.entries) this.rows.set(e.key, { data, offset: e.offset, length: e.length });
+  }
+
+  /** Read every shard in `dir`; refuses an incomplete or mixed set, naming what is missing or differs. */
+  static open(dir: string): CachedTeacher {
+    const fail = (message: string): never => {
+      throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${dir}: ${message}`);
+    };
+    if (!existsSync(dir)) fail('does not exist; write it with `distillery cache-teacher --out DIR`.');
+    const names = readdirSync(dir).filter((n) => /^shard-\d+-of-\d+\.json$/.test(n)).sort();
+    if (names.length === 0) fail('holds no shard-<i>-of-<n>.json; write it with `distillery cache-teacher --out DIR`.');
+    const shards = names.map((name) => {
+      let manifest: ShardManifest;
+      try {
+        manifest = JSON.parse(readFileSync(join(dir, name), 'utf8')) as ShardManifest;
+      } catch (cause) {
+        throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${dir}: ${name} is not valid JSON (${(cause as Error).message}); rerun cache-teacher for that shard.`, { cause });
+      }
+      if (manifest.format !== TEACHER_CACHE_FORMAT) fail(`${name} has format ${JSON.stringify(manifest.format)}, not ${TEACHER_CACHE_FORMAT}; rerun cache-teacher.`);
+      const bin = join(dir, name.replace(/\.json$/, '.bin'));
+      if (!existsSync(bin)) fail(`${name} has no ${name.replace(/\.json$/, '.bin')}; rerun cache-teacher for that shard.`);
+      const bytes = readFileSync(bin);
+      const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      const expected = manifest.entries.reduce((n, e) => n + rowFloats(manifest, e.length), 0);
+      if (data.length !== expected) fail(`${bin} holds ${data.length} floats, its manifest says ${expected}; rerun cache-teacher for that shard.`);
+      return { manifest, data, name };
+    });
+    const first = shards[0]!.manifest;
+    const same: Array<keyof ShardManifest> = ['shards', 'rows', 'teacherConfig', 'logitsShape', 'topK', 'hiddenStates', 'attentions'];
+    for (const { manifest, name } of shards) {
+      const field = same.find((k) => JSON.stringify(manifest[k]) !== JSON.stringify(first[k]));
+      if (field !== undefined) fail(`${name} has ${field} ${JSON.stringify(manifest[field])} but ${shards[0]!.name} has ${JSON.stringify(first[field])}; every shard must come from one cache-teacher setup.`);
+    }
+    const present = new Set(shards.map((s) => s.manifest.shard));
+    const missing = Array.from({ length: first.shards }, (_, i) => i).filter((i) => !present.has(i));
+    if (missing.length > 0) fail(`shard(s) ${missing.join(', ')} of ${first.shards} are missing; run cache-teacher --shard i/${first.shards} for them.`);
+    return new CachedTeacher(dir, shards);
+  }
+
+  get topK(): number | null {
+    return this.head.topK;
+  }
+
+  /** The cache stores outputs, not weights (a plugin reading teacher weights needs the live teacher). */
+  namedParameters(): Map<string, tf.Variable> {
+    return new Map();
+  }
+
+  forward(inputs: DistillBatch, options: DistillForwardOptions): DistillOutputs {
+    const m = this.head;
+    const missing = [options.outputHiddenStates && !m.hiddenStates && 'hidden states', options.outputAttentions && !m.attentions && 'attentions', options.outputAttentionScores && 'attention scores'].filter(Boolean);
+    if (missing.length > 0) throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${this.dir} lacks the ${missing.join(' and ')} the plugins ask for; rerun cache-teacher with ${missing.includes('attention scores') ? 'the live teacher (scores are not cached)' : '--hidden-states / --attentions'}.`);
+    const { keys, lengths } = rowKeys(inputs);
+    const [b, s] = inputs.inputIds.shape;
+    const { numLayers, hiddenSize: h, numHeads } = m.modelShape;
+    const found = keys.map((key, row) => {
+      const e = this.rows.get(key);
+      if (e === undefined || e.length !== lengths[row]) throw new DistilleryPluginsError('CACHE_MISS', `teacher cache ${this.dir} has no outputs for a batch row of ${lengths[row]} tokens (ids ${Array.from(inputs.inputIds.dataSync().subarray(row * s, row * s + Math.min(8, s))).join(' ')} ...); run cache-teacher on this data file with the same tokenizer and maxLength.`);
+      return e;
+    });
+    const tokenLevel = m.logitsShape.length === 2;
+    const classes = m.logitsShape.at(-1)!;
+    const logits = new Float32Array(b * (tokenLevel ? s : 1) * classes);
+    const hidden = options.outputHiddenStates ? Array.from({ length: numLayers + 1 }, () => new Float32Array(b * s * h)) : [];
+    const attentions = options.outputAttentions ? Array.from({ length: numLayers }, () => new Float32Array(b * numHeads * s * s)) : [];
+    found.forEach((e, row) => {
+      const len = e.length;
+      const shape = rowLogitsShape(m.logitsShape, len);
+      const n = m.topK === null ? prod(shape) : (prod(shape) / classes) * (2 * m.topK + 1);
+      const packed = e.data.subarray(e.offset, e.offset + n);
+      // Padded token positions stay zero, as the plugins mask them out.
+      logits.set(m.topK === null ? packed : expandTopK(packed, prod(shape) / classes, m.topK, classes), row * (tokenLevel ? s : 1) * classes);
+      let at = e.offset + n;
+      for (let l = 0; l <= numLayers && m.hiddenStates; l++, at += len * h) if (options.outputHiddenStates) hidden[l]!.set(e.data.subarray(at, at + len * h), row * s * h);
+      for (let l = 0; l < numLayers && m.attentions; l++, at += numHeads * len * len) {
+        if (!options.outputAttentions) continue;
+        for (let head = 0; head < numHeads; head++) {
+          for (let q = 0; q < len; q++) {
+            const from = at + (head * len + q) * len;
+            attentions[l]!.set(e.data.subarray(from, from + len), ((row * numHeads + head) * s + q) * s);
+          }
+        }
+      }
+    });
+    return {
+      logits: tf.tensor(logits, tokenLevel ? [b, s, classes] : [b, classes]),
+      ...(options.outputHiddenStates && { hiddenStates: hidden.map((x) => tf.tensor3d(x, [b, s, h])) }),
+      ...(options.outputAttentions && { attentions: attentions.map((x) => tf.tensor4d(x, [b, numHeads, s, s])) }),
+    };
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * `distillery cache-teacher` + `distill --teacher-cache`, through the real command entry (runCli,
+ * in-process): a teacher cached in 2 shards trains the student with the same per-step losses
+ * (<= 1e-6) as the live teacher, without loading it; shard errors are one line; and the top-k
+ * reconstruction keeps the KD loss within the bound the README states.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { AutoModelForSequenceClassification, parseConfig } from '@distillery/models';
+import { CachedTeacher, computeTeacherShard, softTargetKlLoss, type DistillBatch, type DistillModel } from '@distillery/plugins';
+import { Rng, initBackend, listCheckpoints, type LogEntry } from '@distillery/trainer';
+import { cliInProcess } from '../helpers/cli.js';
+import { bertConfig, writeTask } from './fixtures.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'distillery-tcache-'));
+const task = writeTask(tmp);
+const teacherDir = join(tmp, 'teacher');
+const config = join(tmp, 'distill.json');
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const cli = cliInProcess;
+
+/** The training logs of a finished run (from its last checkpoint's trainer_state.json). */
+function trainingLogs(outputDir: string): LogEntry[] {
+  const state = JSON.parse(readFileSync(join(listCheckpoints(outputDir).at(-1)!.dir, 'trainer_state.json'), 'utf8')) as { logHistory: LogEntry[] };
+  return state.logHistory.filter((e) => 'loss' in e && !('train_loss' in e));
+}
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu', log: false });
+  const teacher = AutoModelForSequenceClassification.fromConfig(parseConfig({ ...bertConfig(32, 2), num_labels: 2 }), 1);
+  await teacher.savePretrained(teacherDir);
+  teacher.dispose();
+  writeFileSync(config, JSON.stringify({
+    teacher: 'teacher', student: bertConfig(16, 1), tokenizer: 'tok',
+    data: { train: 'train.jsonl', maxLength: 16 },
+    plugins: [{ type: 'logitKd', temperature: 2, alpha: 0.5 }, { type: 'hiddenState', weight: 0.1, maskPadding: true }],
+    training: { outputDir: 'unused', maxSteps: 12, perDeviceTrainBatchSize: 8, learningRate: 0.01, loggingSteps: 1, saveSteps: 12, reportTo: [], disableTqdm: true },
+  }));
+});
+
+describe('cache-teacher and distill --teacher-cache', () => {
+  it('2 shards of full logits + hidden states give the live teacher\'s per-step losses (<= 1e-6)', async () => {
+    const cache = join(tmp, 'cache');
+    for (const shard of ['0/2', '1/2']) {
+      const r = await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--max-length', '16', '--out', cache, '--shard', shard, '--batch-size', '16', '--hidden-states');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^cache-teacher: 48 rows → /);
+    }
+    const live = await cli('distill', '--config', config, '--output-dir', join(tmp, 'live'));
+    expect(live.code, live.stderr).toBe(0);
+    const cached = await cli('distill', '--config', config, '--output-dir', join(tmp, 'cached'), '--teacher-cache', cache);
+    expect(cached.code, cached.stderr).toBe(0);
+    expect(cached.stderr).toContain(`teacher outputs from ${cache}`);
+
+    const [a, b] = [trainingLogs(join(tmp, 'live')), trainingLogs(join(tmp, 'cached'))];
+    expect(a).toHaveLength(12);
+    expect(b.map((e) => e.step)).toEqual(a.map((e) => e.step));
+    for (const [i, entry] of a.entries()) {
+      for (const key of ['loss', 'loss/kd', 'loss/kd/soft', 'loss/hidden']) {
+        expect(Math.abs(b[i]![key]! - entry[key]!), `step ${entry.step} ${key}`).toBeLessThanOrEqual(1e-6);
+      }
+    }
+  });
+
+  it('a missing shard, or --shard auto outside an Indexed Job, fails with one line saying what to run', async () => {
+    const partial = join(tmp, 'partial');
+    expect((await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--max-length', '16', '--out', partial, '--shard', '1/3')).code).toBe(0);
+    const r = await cli('distill', '--config', config, '--output-dir', join(tmp, 'never'), '--teacher-cache', partial);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').at(-1)).toBe(`error [CACHE_INVALID]: teacher cache ${partial}: shard(s) 0, 2 of 3 are missing; run cache-teacher --shard i/3 for them.`);
+
+    delete process.env.JOB_COMPLETION_INDEX;
+    const auto = await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--out', partial, '--shard', 'auto', '--shards', '3');
+    expect(auto.code).toBe(1);
+    expect(auto.stderr).toMatch(/^error \[CLI_USAGE\]: --shard auto: JOB_COMPLETION_INDEX is not set; run under a Kubernetes Indexed Job/);
+  });
+
+  it('--shard auto takes its index from JOB_COMPLETION_INDEX', async () => {
+    const out = join(tmp, 'auto');
+    process.env.JOB_COMPLETION_INDEX = '1';
+    try {
+      const r = await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--max-length', '16', '--out', out, '--shard', 'auto', '--shards', '2');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(join(out, 'shard-00001-of-00002.json'));
+    } finally {
+      delete process.env.JOB_COMPLETION_INDEX;
+    }
+  });
+});
+
+describe('top-k teacher logits', () => {
+  /** A teacher whose logits are fixed rows (one per example), for a 40-class head. */
+  const CLASSES = 40;
+  const K = 5;
+  const rng = new Rng(7);
+  const rows = Array.from({ length: 6 }, () => Array.from({ length: CLASSES }, () => 6 * rng.next() - 3));
+  const batch = (): DistillBatch => ({ inputIds: tf.tensor2d(rows.map((_, i) => [2, 5 + i, 3]), [rows.length, 3], 'int32') });
+  const fixed: DistillModel = {
+    config: { numLabels: CLASSES },
+    modelShape: { numLayers: 1, hiddenSize: 4, numHeads: 1 },
+    namedParameters: () => new Map(),
+    forward: () => ({ logits: tf.tensor2d(rows) }),
+  };
+
+  it('keeps the top-k probabilities exactly and the KD loss within r · (ln(V − k) + tail spread of ln q) at T = 1', () => {
+    const dir = join(tmp, 'topk');
+    const { manifest, data } = computeTeacherShard(fixed, [batch()], { rows: rows.length, modelShape: fixed.modelShape! }, { shard: { index: 0, count: 1 }, topK: K });
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'shard-00000-of-00001.bin'), new Uint8Array(data.buffer));
+    writeFileSync(join(dir, 'shard-00000-of-00001.json'), JSON.stringify(manifest));
+    tf.tidy(() => {
+      const b = batch();
+      const reconstructed = CachedTeacher.open(dir).forward(b, { training: false }).logits as tf.Tensor2D;
+      const exact = tf.tensor2d(rows);
+      const student = tf.tensor2d(rows.map(() => Array.from({ length: CLASSES }, () => 4 * rng.next() - 2)));
+
+      const p = tf.softmax(exact).arraySync() as number[][];
+      const pTilde = tf.softmax(reconstructed).arraySync() as number[][];
+      const logQ = tf.logSoftmax(student).arraySync() as number[][];
+      let bound = 0;
+      p.forEach((row, i) => {
+        const top = new Set([...row.keys()].sort((x, y) => row[y]! - row[x]!).slice(0, K));
+        for (const j of top) expect(Math.abs(pTilde[i]![j]! - row[j]!)).toBeLessThan(1e-6);
+        const tail = [...row.keys()].filter((j) => !top.has(j));
+        const r = tail.reduce((s, j) => s + row[j]!, 0);
+        const tailLogQ = tail.map((j) => logQ[i]![j]!);
+        bound += (r * (Math.log(CLASSES - K) + Math.max(...tailLogQ) - Math.min(...tailLogQ))) / rows.length;
+      });
+      const delta = Math.abs(softTargetKlLoss(student, reconstructed, 1).arraySync() - softTargetKlLoss(student, exact, 1).arraySync());
+      expect(delta).toBeGreaterThan(0);
+      expect(delta).toBeLessThanOrEqual(bound + 1e-6);
+    });
+  });
+});
