@@ -2,16 +2,18 @@
  * Long `distillery distill` runs, as real processes: killed with SIGKILL (whole process group) after
  * a checkpoint, or sent SIGTERM through the `pnpm distillery` launcher only (pnpm exits without
  * forwarding it), then resumed with --resume-from-checkpoint: the final model.safetensors must be
- * bit-identical to an uninterrupted run's. A resume under a different config is refused.
+ * bit-identical to an uninterrupted run's; Ctrl-C (SIGINT to the whole group) still checkpoints;
+ * `train` resumes the same way. A resume under a different config is refused.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoModelForSequenceClassification, parseConfig } from '@distillery/models';
 import { initBackend, listCheckpoints, readCheckpoint } from '@distillery/trainer';
 import * as tf from '@tensorflow/tfjs';
+import { cliInProcess } from '../helpers/cli.js';
 import { bertConfig, writeTask } from './fixtures.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -123,6 +125,20 @@ describe('long distill runs: kill, signal, resume', () => {
     expect(resumed.equals(reference)).toBe(true);
   });
 
+  it('Ctrl-C (SIGINT to the whole `pnpm distillery` group, launcher included): the checkpoint is still written', async () => {
+    const outputDir = join(tmp, 'ctrl-c');
+    const run = distill(['--output-dir', outputDir], true);
+    await until(firstCheckpoint(outputDir), 60_000);
+    process.kill(-run.child.pid!, 'SIGINT');
+    await run.closed;
+    const line = /^error \[INTERRUPTED\]: stopped after step (\d+) \(SIGINT\); checkpoint (\S+) written\./m.exec(run.stderr());
+    expect(line, run.stderr()).not.toBeNull();
+    expect(listCheckpoints(outputDir).at(-1)!.dir).toBe(line![2]);
+    const ckpt = readCheckpoint(line![2]!);
+    expect(ckpt.trainerState.globalStep).toBe(Number(line![1]));
+    tf.dispose([...ckpt.optimizer.tensors.values(), ...ckpt.variables.values()]);
+  });
+
   it('a second SIGTERM ends the process at once; the newest checkpoint stays complete and readable', async () => {
     const outputDir = join(tmp, 'twice');
     const run = distill(['--output-dir', outputDir]);
@@ -135,6 +151,19 @@ describe('long distill runs: kill, signal, resume', () => {
     const ckpt = readCheckpoint(listCheckpoints(outputDir).at(-1)!.dir);
     expect(ckpt.trainerState.globalStep).toBeGreaterThanOrEqual(4);
     tf.dispose([...ckpt.optimizer.tensors.values(), ...ckpt.variables.values()]);
+  });
+
+  it('train --resume-from-checkpoint from a copy of checkpoint-4 ends bit-identical to the uninterrupted run', async () => {
+    const trainConfig = join(tmp, 'train.json');
+    writeFileSync(trainConfig, JSON.stringify({
+      model: bertConfig(16, 1), tokenizer: 'tok', data: { train: 'train.jsonl', maxLength: 16 },
+      training: { outputDir: 'train-ref', maxSteps: 8, perDeviceTrainBatchSize: 8, learningRate: 0.01, saveSteps: 4, reportTo: [], disableTqdm: true },
+    }));
+    expect((await cliInProcess('train', '--config', trainConfig)).code).toBe(0);
+    cpSync(join(tmp, 'train-ref', 'checkpoint-4'), join(tmp, 'train-resumed', 'checkpoint-4'), { recursive: true });
+    const r = await cliInProcess('train', '--config', trainConfig, '--output-dir', join(tmp, 'train-resumed'), '--resume-from-checkpoint');
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(tmp, 'train-resumed', 'model.safetensors')).equals(readFileSync(join(tmp, 'train-ref', 'model.safetensors')))).toBe(true);
   });
 
   it('resuming under a different config fails with one line naming the field, before training', async () => {

@@ -64,10 +64,13 @@ export class GracefulStop {
   }
 
   private request(stop: StopRequest): void {
-    if (!this.training || this.pending) {
+    // Already stopping: only a second signal (the default action, below) cuts the stop short. A
+    // launcher that dies of the same Ctrl-C (pnpm does) must not, or the checkpoint would be lost.
+    if (this.pending) return;
+    if (!this.training) {
       const kept = this.lastCheckpoint ? `; the last complete checkpoint is ${this.lastCheckpoint}` : '';
       console.error(`[distillery] ${stop.reason}: exiting now${kept}.`);
-      process.exit(this.pending ? this.pending.exitCode : stop.exitCode);
+      process.exit(stop.exitCode);
     }
     this.pending = stop;
     // Without listeners the signals get their default action back: a second one ends the process
