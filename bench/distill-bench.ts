@@ -20,10 +20,11 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import { describeAdapter, probeWebGpuAdapter } from '@distillery/backends';
 import { registerNativeBackend } from '@distillery/native';
 import { measureSgemmPeak } from './lib/peak.js';
 import { runTorch, torchBlas, torchMissing } from './lib/torch.js';
-import { BACKENDS, BATCH, CATEGORIES, PAIRS, SEQ, VOCAB, type Backend, type Pair, type Row } from './lib/spec.js';
+import { BACKENDS, BATCH, CATEGORIES, PAIRS, SEQ, TINY_PAIR, VOCAB, type Backend, type Pair, type Row } from './lib/spec.js';
 import { ROW_MARKER, type WorkerJob } from './lib/worker-job.js';
 
 const WORKER = fileURLToPath(new URL('./lib/worker.ts', import.meta.url));
@@ -33,8 +34,9 @@ const WORKER = fileURLToPath(new URL('./lib/worker.ts', import.meta.url));
  * --backends native` stays under ~8 minutes on 2 idle cores. By default wasm runs the three
  * seq-128 pairs and tfjs-cpu only the small one (the mid pair alone would take ~10 minutes there).
  */
-const DEFAULT_REPS: Record<Backend, number> = { native: 5, wasm: 3, cpu: 1 };
-const DEFAULT_PAIRS: Record<Backend, readonly string[] | undefined> = { native: undefined, wasm: ['small', 'mid', 'base'], cpu: ['small'] };
+const DEFAULT_REPS: Record<Backend, number> = { webgpu: 3, native: 5, wasm: 3, cpu: 1 };
+const ALL_BUT_TINY = PAIRS.map((p) => p.name).filter((n) => n !== TINY_PAIR);
+const DEFAULT_PAIRS: Record<Backend, readonly string[]> = { webgpu: ALL_BUT_TINY, native: ALL_BUT_TINY, wasm: ['small', 'mid', 'base'], cpu: ['small'] };
 
 function usage(message: string): never {
   console.error(`pnpm bench: ${message}\nusage: pnpm bench [--backends ${BACKENDS.join(',')}] [--pairs ${PAIRS.map((p) => p.name).join(',')}] [--reps N] [--json FILE] [--no-torch] [--leak-steps N] [--bert-base]`);
@@ -75,11 +77,23 @@ const repsOverride = countOption(parsed.reps, '--reps', 1);
 const leakSteps = countOption(parsed['leak-steps'], '--leak-steps', 0) ?? 50;
 const notes: string[] = [];
 
-/** Backends that can start here; native only when its addon built. wasm and cpu always load. */
+/**
+ * Backends that can start here; native only when its addon built, webgpu when Dawn finds an
+ * adapter (a software one only when asked for by name). wasm and cpu always load.
+ */
 function availableBackends(): Backend[] {
   const native = registerNativeBackend();
   if (!native.ok) notes.push(`native backend unavailable: ${native.why}`);
-  return BACKENDS.filter((b) => b !== 'native' || native.ok);
+  const gpu = probeWebGpuAdapter();
+  const adapter = gpu.ok ? gpu.adapter : null;
+  if (!gpu.ok) notes.push(`webgpu unavailable: ${gpu.why}`);
+  else if (adapter === null) notes.push('webgpu unavailable: Dawn found no adapter (see README, GPU)');
+  else if (adapter.software) {
+    notes.push(`webgpu runs on ${describeAdapter(adapter)}: a GPU emulated on the CPU, so its rows (labelled "slow") are no GPU numbers; by default it runs only the ${TINY_PAIR} pair`);
+    DEFAULT_PAIRS.webgpu = [TINY_PAIR];
+  }
+  const webgpu = adapter !== null && (!adapter.software || explicitBackends?.includes('webgpu') === true);
+  return BACKENDS.filter((b) => (b !== 'native' || native.ok) && (b !== 'webgpu' || webgpu));
 }
 
 /** Run one job in a fresh process; its log lines pass through, its row comes back. */
@@ -123,7 +137,7 @@ function printTables(rows: Row[]): void {
   markdownTable(
     ['pair', 'backend', 'seq', 'teacher fwd ms', 'student step ms', 'distill step ms', 'tokens/s', 'GFLOP', 'GFLOP/s', '% sgemm peak', 'peak RSS MiB', 'tf peak MiB', '÷torch fwd', '÷torch student', '÷torch distill', '÷torch RSS'],
     rows.map((r) => [
-      r.pair, r.backend, String(r.seq), fmt(r.teacherForwardMs), fmt(r.studentStepMs), fmt(r.distillStepMs), fmt(r.tokensPerSecond), fmt(r.distillGflop),
+      r.pair, r.adapter?.software ? `${r.backend} (slow: software GPU)` : r.backend, String(r.seq), fmt(r.teacherForwardMs), fmt(r.studentStepMs), fmt(r.distillStepMs), fmt(r.tokensPerSecond), fmt(r.distillGflop),
       fmt(r.gflops), percent(r.peakFraction), fmt(r.peakRssMiB), fmt(r.tfPeakMiB), ratioCell(r.ratio?.teacherForward), ratioCell(r.ratio?.studentStep),
       ratioCell(r.ratio?.distillStep), ratioCell(r.ratio?.peakRss),
     ]),
@@ -171,9 +185,10 @@ if (parsed['bert-base']) {
   for (const backend of backends) {
     let runPairs: Pair[] = pairs;
     const defaults = DEFAULT_PAIRS[backend];
-    if (defaults && !explicitPairs) {
+    if (!explicitPairs) {
       runPairs = pairs.filter((p) => defaults.includes(p.name));
-      const skipped = pairs.filter((p) => !runPairs.includes(p)).map((p) => p.name);
+      // The tiny pair exists for emulated GPUs; leaving it out elsewhere is no time-budget skip.
+      const skipped = pairs.filter((p) => !runPairs.includes(p) && p.name !== TINY_PAIR).map((p) => p.name);
       if (skipped.length) notes.push(`${backend}: skipped ${skipped.join(', ')} by default (too slow for the bench's time budget); run them with --backends ${backend} --pairs ${skipped.join(',')}`);
     }
     for (const [i, pair] of runPairs.entries()) {

@@ -29,8 +29,8 @@ export function categoryOf(kernelName: string, inputShapes: ReadonlyArray<readon
 }
 
 /** ms per category of the kernels `run` executes (scopes tf.profile lists beside kernels are skipped). */
-export async function profileCategories(run: () => void): Promise<Record<Category, number>> {
-  const info = await tf.profile(run);
+export async function profileCategories(run: () => Promise<unknown>): Promise<Record<Category, number>> {
+  const info = await tf.profile(async () => void (await run()));
   const out = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
   for (const k of info.kernels) {
     if (tf.getKernel(k.name, tf.getBackend()) === undefined) continue;

@@ -18,7 +18,7 @@ await initBackend({ backend: backend as Backend, log: false });
 const rig = new DistillRig(pair.teacher, pair.student);
 const run = { distill: () => rig.distillStep(), teacher: () => rig.teacherForward(), student: () => rig.studentStep() }[phase];
 if (!run) throw new Error(`unknown phase ${phase}; pick distill, teacher or student`);
-run(); // warm-up: Adam moments, wasm heap growth
+await run(); // warm-up: Adam moments, wasm heap growth
 
 // Process CPU time beside wall time: on a shared machine it is the steadier before/after number.
 const walls: number[] = [];
@@ -26,7 +26,7 @@ const cpus: number[] = [];
 for (let i = 0; i < 3; i++) {
   const c0 = process.cpuUsage();
   const w0 = performance.now();
-  run();
+  await run();
   walls.push(performance.now() - w0);
   const c = process.cpuUsage(c0);
   cpus.push((c.user + c.system) / 1000);
@@ -36,7 +36,7 @@ console.log(`${backend}/${pair.name} ${phase}: median of 3 — wall ${med(walls)
 
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-const info = await tf.profile(() => void run());
+const info = await tf.profile(async () => void (await run()));
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 

@@ -45,14 +45,22 @@ export class StudentTrainer {
 
   constructor(private readonly params: ReadonlyMap<string, tf.Variable>) {}
 
-  /** One forward+backward+AdamW update of `loss`; returns the loss value. */
-  step(loss: () => tf.Scalar): number {
-    return tf.tidy(() => {
+  /**
+   * One forward+backward+AdamW update of `loss`; resolves to the loss value once the step has run.
+   * `await data()`, not dataSync(): a GPU backend cannot read synchronously in Node.
+   */
+  async step(loss: () => tf.Scalar): Promise<number> {
+    const value = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(loss, [...this.params.values()]);
       this.peakBytes = tf.memory().numBytes;
       this.optimizer.step(this.params, byParamName(this.params, grads), LR);
-      return value.dataSync()[0]!; // also waits for the step on any backend
+      return value;
     });
+    try {
+      return (await value.data())[0]!; // also waits for the step on any backend
+    } finally {
+      value.dispose();
+    }
   }
 
   dispose(): void {
@@ -80,20 +88,20 @@ export class DistillRig {
   }
 
   /** Teacher forward with hidden states and attentions, outside any tape (the objective's own path). */
-  teacherForward(): void {
+  async teacherForward(): Promise<void> {
     const outs = this.objective.teacherOutputs(this.batch, PROGRESS);
-    outs[0]!.logits.dataSync();
+    await outs[0]!.logits.data();
     tf.dispose(outs as unknown as tf.TensorContainer);
   }
 
-  studentStep(): number {
+  studentStep(): Promise<number> {
     return this.studentOnly.step(() => this.student.forward(this.batch, { training: true }).loss!);
   }
 
-  distillStep(): number {
+  async distillStep(): Promise<number> {
     const teachers = this.objective.teacherOutputs(this.batch, PROGRESS);
     try {
-      return this.trainer.step(() => this.objective.compute(this.student as DistillModel, this.batch, teachers, PROGRESS, { training: true }).loss);
+      return await this.trainer.step(() => this.objective.compute(this.student as DistillModel, this.batch, teachers, PROGRESS, { training: true }).loss);
     } finally {
       tf.dispose(teachers as unknown as tf.TensorContainer);
     }

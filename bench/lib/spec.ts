@@ -29,7 +29,14 @@ const DISTILL_ONLY: readonly Phase[] = ['distillStep'];
 /** The base pair at other sequence lengths: how the step grows once attention's S² terms matter. */
 const SEQ_SWEEP = [64, 256, 512].map((seq): Pair => ({ name: `base-s${seq}`, teacher: BASE_TEACHER, student: BASE_STUDENT, seq, phases: DISTILL_ONLY, reps: 3 }));
 
+/**
+ * For a GPU emulated on the CPU (webgpu on SwiftShader, as in CI), where the small pair takes
+ * minutes a step: only that case runs it by default.
+ */
+export const TINY_PAIR = 'tiny';
+
 export const PAIRS: readonly Pair[] = [
+  { name: TINY_PAIR, teacher: [2, 64, 2], student: [1, 32, 2], seq: 32 },
   { name: 'small', teacher: [4, 256, 4], student: [2, 128, 2] },
   { name: 'mid', teacher: [4, 512, 8], student: [4, 256, 4] },
   { name: 'base', teacher: BASE_TEACHER, student: BASE_STUDENT },
@@ -47,7 +54,7 @@ export const BATCH = 16;
 export const SEQ = 128;
 export const VOCAB = 30522;
 
-export const BACKENDS = ['native', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['webgpu', 'native', 'wasm', 'cpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 /** Where a step's kernel time goes (bench/lib/categories.ts sorts kernels into these). */
@@ -83,5 +90,7 @@ export interface Row {
   ratio?: { teacherForward: number; studentStep: number; distillStep: number; peakRss?: number };
   /** numTensors after step 1 and after the last of `steps` extra distill steps. */
   leakCheck?: { steps: number; before: number; after: number };
+  /** The GPU adapter (webgpu rows); `software`: an emulation on the CPU, so the row is no GPU number. */
+  adapter?: { description: string; software: boolean };
   note?: string;
 }

@@ -7,7 +7,7 @@
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs';
 import { BertForSequenceClassification } from '@distillery/models';
-import { initBackend } from '@distillery/trainer';
+import { describeAdapter, initBackend } from '@distillery/backends';
 import { profileCategories } from './categories.js';
 import { distillStepFlops } from './flops.js';
 import { bertConfig, DistillRig, randomBatch, StudentTrainer } from './rig.js';
@@ -23,12 +23,12 @@ function median(xs: number[]): number {
 }
 
 /** Median ms of `fn` over `reps` calls after one warm-up (the first call also creates Adam moments). */
-function medianMs(fn: () => unknown, reps: number): number {
-  fn();
+async function medianMs(fn: () => Promise<unknown>, reps: number): Promise<number> {
+  await fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
-    fn();
+    await fn();
     times.push(performance.now() - t0);
   }
   return median(times);
@@ -40,17 +40,17 @@ async function runPair(job: WorkerJob): Promise<Row> {
   const pair = PAIRS.find((p) => p.name === job.pair)!;
   const seq = pairSeq(pair);
   const rig = new DistillRig(pair.teacher, pair.student, seq);
-  const timed = (phase: Phase, fn: () => unknown) => (!pair.phases || pair.phases.includes(phase) ? medianMs(fn, job.reps) : NaN);
-  const teacherForwardMs = timed('teacherForward', () => rig.teacherForward());
-  const studentStepMs = timed('studentStep', () => rig.studentStep());
-  const distillStepMs = timed('distillStep', () => rig.distillStep());
+  const timed = async (phase: Phase, fn: () => Promise<unknown>) => (!pair.phases || pair.phases.includes(phase) ? medianMs(fn, job.reps) : NaN);
+  const teacherForwardMs = await timed('teacherForward', () => rig.teacherForward());
+  const studentStepMs = await timed('studentStep', () => rig.studentStep());
+  const distillStepMs = await timed('distillStep', () => rig.distillStep());
   const tfRestingMiB = tf.memory().numBytes / MIB;
   const rss = peakRssMiB(); // before the profiled step, whose bookkeeping is not the row's
-  const profile = await profileCategories(() => void rig.distillStep());
+  const profile = await profileCategories(() => rig.distillStep());
   let leakCheck: Row['leakCheck'];
   if (job.leakSteps > 0) {
     const before = tf.memory().numTensors;
-    for (let i = 0; i < job.leakSteps; i++) rig.distillStep();
+    for (let i = 0; i < job.leakSteps; i++) await rig.distillStep();
     leakCheck = { steps: job.leakSteps, before, after: tf.memory().numTensors };
   }
   const distillGflop = distillStepFlops(pair) / 1e9;
@@ -64,14 +64,14 @@ async function runPair(job: WorkerJob): Promise<Row> {
 }
 
 /** A 12-layer, 768-wide student: `reps` forward+backward+AdamW steps on one batch, each logged. */
-function runBertBase(job: WorkerJob): Row {
+async function runBertBase(job: WorkerJob): Promise<Row> {
   const model = new BertForSequenceClassification(bertConfig(BERT_BASE), 3);
   const batch = randomBatch();
   const trainer = new StudentTrainer(model.namedParameters());
   const times: number[] = [];
   for (let i = 0; i <= job.reps; i++) {
     const t0 = performance.now();
-    const loss = trainer.step(() => model.forward(batch, { training: true }).loss!);
+    const loss = await trainer.step(() => model.forward(batch, { training: true }).loss!);
     times.push(performance.now() - t0);
     console.log(`bert-base ${job.backend} step ${i}: loss ${loss.toFixed(4)}, ${times.at(-1)!.toFixed(0)} ms, peak RSS ${peakRssMiB().toFixed(0)} MiB`);
   }
@@ -84,6 +84,7 @@ function runBertBase(job: WorkerJob): Row {
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as WorkerJob;
-await initBackend({ backend: job.backend, log: false });
-const row = job.pair === 'bert-base' ? runBertBase(job) : await runPair(job);
+const info = await initBackend({ backend: job.backend, log: false });
+const row = job.pair === 'bert-base' ? await runBertBase(job) : await runPair(job);
+if (info.adapter) row.adapter = { description: describeAdapter(info.adapter), software: info.adapter.software };
 console.log(ROW_MARKER + JSON.stringify(row));
