@@ -1,8 +1,7 @@
 /**
- * Loads the compiled N-API addon (build/Release/distillery_native.node, built by node-gyp at
- * install). Every function is synchronous and works in place on the TypedArrays it is given.
+ * Loads the compiled N-API addon (built by node-gyp at install, or prebuilt in the package).
+ * Every function is synchronous and works in place on the TypedArrays it is given.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -65,22 +64,35 @@ export const UNARY_OPS = ['Exp', 'Neg', 'Sqrt', 'Rsqrt', 'Square', 'Erf', 'Tanh'
 
 export type AddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; why: string };
 
-// src/ and dist/ both sit one level under the package root, next to build/.
-const ADDON_PATH = fileURLToPath(new URL('../build/Release/distillery_native.node', import.meta.url));
+// src/ and dist/ both sit one level under the package root, next to build/ and prebuilds/.
+const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
 let cached: AddonLoad | undefined;
 
-/** Load the addon once; `ok: false` says why (not built, or built but failing to load). */
+/** Why the found addon does not load, with the fix for the one cause users can act on. */
+function loadFailure(path: string, e: Error): string {
+  const first = e.message.split('\n')[0]!;
+  if (/libopenblas/.test(first)) return `addon ${path} needs the OpenBLAS runtime (Debian: apt-get install -y libopenblas0): ${first}`;
+  return `addon failed to load: ${first}`;
+}
+
+/**
+ * Load the addon once: node-gyp-build picks build/Release (built at install) or else the
+ * prebuilt one for this platform in prebuilds/. `ok: false` says why (none fits, or it fails to load).
+ */
 export function loadAddon(): AddonLoad {
   if (cached) return cached;
-  if (!existsSync(ADDON_PATH)) {
-    cached = { ok: false, why: `addon not built (${ADDON_PATH} missing; needs libopenblas-dev, then \`pnpm --filter @distillery/native run install\`)` };
-  } else {
-    try {
-      const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
-      cached = { ok: true, addon, path: ADDON_PATH };
-    } catch (e) {
-      cached = { ok: false, why: `addon failed to load: ${(e as Error).message.split('\n')[0]}` };
-    }
+  let path: string;
+  try {
+    path = (require('node-gyp-build') as { path(dir: string): string }).path(PACKAGE_ROOT);
+  } catch {
+    cached = { ok: false, why: `addon not built (no build/Release or prebuilds/${process.platform}-${process.arch} addon in ${PACKAGE_ROOT}; needs libopenblas-dev, then \`npm rebuild @distillery/native\`)` };
+    return cached;
+  }
+  try {
+    cached = { ok: true, addon: require(path) as NativeAddon, path };
+  } catch (e) {
+    cached = { ok: false, why: loadFailure(path, e as Error) };
   }
   return cached;
 }
