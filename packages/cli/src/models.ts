@@ -2,7 +2,7 @@
  * What the commands load and write: sequence classifiers (from a folder, a hub id or a config
  * for random init), their tokenizer, the metrics they print, and the HF folder they save.
  */
-import { copyFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AutoModelForSequenceClassification, AutoTokenizer, withOverrides, type ModelConfig, type ModelForSequenceClassification } from '@distillery/models';
 import { accuracy, argmaxPredictions, f1, mse, type EvalPrediction } from '@distillery/trainer';
@@ -10,9 +10,6 @@ import type { ModelSource } from './config.js';
 import { replaceFilesAtomic } from './output-path.js';
 
 export type Classifier = ModelForSequenceClassification<ModelConfig>;
-
-/** The files `save_pretrained` writes for a tokenizer, copied next to a saved model. */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
 
 /** A classifier from a folder / hub id (a new head when numLabels differs), or randomly initialised from a config. */
 export async function loadClassifier(source: ModelSource, options: { numLabels?: number; seed: number }): Promise<Classifier> {
@@ -51,10 +48,8 @@ export function classificationMetrics(numLabels: number): (p: EvalPrediction) =>
 export async function savePretrainedFolder(model: Classifier, tokenizer: AutoTokenizer | undefined, dir: string): Promise<void> {
   await replaceFilesAtomic(dir, async (staging) => {
     await model.savePretrained(staging);
-    if (tokenizer === undefined || resolve(tokenizer.dir) === resolve(dir)) return;
-    for (const file of TOKENIZER_FILES) {
-      if (existsSync(join(tokenizer.dir, file))) copyFileSync(join(tokenizer.dir, file), join(staging, file));
-    }
+    // A tokenizer read from `dir` itself is already there.
+    if (tokenizer !== undefined && resolve(tokenizer.dir) !== resolve(dir)) tokenizer.savePretrained(staging);
   });
 }
 

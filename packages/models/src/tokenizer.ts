@@ -8,7 +8,7 @@
  * with HF Python semantics (truncate the text, keep [CLS]/[SEP]; pairs `longest_first`), which
  * transformers.js does not follow (it cuts the final [SEP]).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer as Engine } from '@huggingface/tokenizers';
@@ -72,6 +72,9 @@ function specialToken(config: Record<string, unknown>, key: string): string | un
   return undefined;
 }
 
+/** The files HF's tokenizer `save_pretrained` writes (those present are copied by savePretrained). */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
+
 export class AutoTokenizer {
   /** Id of the pad token, undefined when tokenizer_config.json names none. */
   readonly padTokenId: number | undefined;
@@ -115,6 +118,15 @@ export class AutoTokenizer {
       throw new DistilleryModelsError('TOKENIZER_INVALID', `${join(dir, 'tokenizer.json')}: not a usable HF tokenizer (${(cause as Error).message}); re-save it with tokenizer.save_pretrained() or writeWordPieceTokenizer().`, { cause });
     }
     return new AutoTokenizer(engine, dir, config);
+  }
+
+  /** HF's `save_pretrained`: this tokenizer's files into `dir` (next to a saved model, say). */
+  savePretrained(dir: string): void {
+    if (resolve(dir) === resolve(this.dir)) return;
+    mkdirSync(dir, { recursive: true });
+    for (const file of TOKENIZER_FILES) {
+      if (existsSync(join(this.dir, file))) copyFileSync(join(this.dir, file), join(dir, file));
+    }
   }
 
   get vocabSize(): number {

@@ -4,6 +4,7 @@
  * normalised by items, a NaN/Inf guard, atomic checkpoints and exact resume.
  */
 import * as tf from '@tensorflow/tfjs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultFlowCallback } from './callbacks/default-flow.js';
 import { CallbackHandler, type CallbackContext, type HookName, type TrainerCallback } from './callbacks/handler.js';
@@ -53,6 +54,8 @@ export interface TrainerOptions<E, I, O> {
   optimizers?: { optimizer?: Optimizer; lrScheduler?: LrScheduler };
   /** JSON that defines the run beyond `args` (e.g. the CLI config), saved in every checkpoint as run_config.json. */
   runConfig?: Record<string, unknown>;
+  /** HF's processing_class: the tokenizer `saveModel` writes next to the model. */
+  processingClass?: { savePretrained(dir: string): Promise<void> | void };
 }
 
 export interface TrainOutput {
@@ -90,6 +93,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
   private readonly computeMetrics: TrainerOptions<E, I, O>['computeMetrics'];
   private readonly computeLossFunc: ComputeLossFunc<O> | undefined;
   private readonly runConfig: Record<string, unknown> | undefined;
+  private readonly processingClass: TrainerOptions<E, I, O>['processingClass'];
   private readonly extraVariables = new Map<string, tf.Variable>();
   private trainLoader: DataLoader<E> | undefined;
   /** Set when an evaluation beat the best metric; the next save records its folder as the best. */
@@ -112,6 +116,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     this.computeMetrics = options.computeMetrics;
     this.computeLossFunc = options.computeLossFunc;
     this.runConfig = options.runConfig;
+    this.processingClass = options.processingClass;
     const a = this.args;
     this.optimizer = options.optimizers?.optimizer ?? new AdamW({ beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay });
     this.lrScheduler = options.optimizers?.lrScheduler;
@@ -383,6 +388,16 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     const entry = { ...logs, epoch: this.state.epoch, step: this.state.globalStep };
     this.state.logHistory.push(entry);
     await this.callHook('onLog', { logs: entry });
+  }
+
+  /**
+   * HF's `save_model`: the model as an HF folder (config.json + model.safetensors), the
+   * processing class's files (tokenizer) and training_args.json, into `dir` (default outputDir).
+   */
+  async saveModel(dir: string = this.args.outputDir): Promise<void> {
+    await this.model.savePretrained(dir);
+    await this.processingClass?.savePretrained(dir);
+    writeFileSync(join(dir, 'training_args.json'), `${JSON.stringify(this.args.toJSON(), null, 2)}\n`);
   }
 
   /** Write `outputDir/checkpoint-<globalStep>` atomically, rotate, call onSave. */

@@ -49,7 +49,8 @@ export interface TrainingArgumentsInit {
   nanPolicy?: NanPolicy;
   /** Hide the progress bar. */
   disableTqdm?: boolean;
-  reportTo?: readonly ReportTarget[];
+  /** Where logs go besides the history: a list of targets, or HF's keywords 'all' and 'none'. */
+  reportTo?: readonly ReportTarget[] | 'all' | 'none';
   /** Let a command write into a non-empty outputDir (HF's overwrite_output_dir); the Trainer itself never refuses. */
   overwriteOutputDir?: boolean;
   /** TensorBoard event files go here (HF's logging_dir). Default `<outputDir>/runs`. */
@@ -88,6 +89,7 @@ const DEFAULTS = {
 };
 
 const KNOWN = new Set<string>(['outputDir', 'loggingDir', 'evalSteps', 'saveTotalLimit', 'metricForBestModel', 'greaterIsBetter', ...Object.keys(DEFAULTS)]);
+const REPORT_TARGETS: readonly ReportTarget[] = ['jsonl', 'tensorboard'];
 const kindOf = (v: unknown): string => (Array.isArray(v) ? 'list' : typeof v);
 /**
  * The kind of every non-numeric field (its default's; numbers are left to their range checks,
@@ -163,7 +165,8 @@ export class TrainingArguments {
       // A value of the wrong kind is refused as a whole: "jsonl" for reportTo would otherwise be
       // read letter by letter, and "yes" for a switch would count as true.
       const want = KINDS[key];
-      if (value !== undefined && want !== undefined && kindOf(value) !== want) invalid(key, `must be ${want === 'list' ? 'a list, e.g. ["jsonl"] or []' : want === 'boolean' ? 'true or false' : 'a string'}, got ${show(value)}.`);
+      const keyword = key === 'reportTo' && (value === 'none' || value === 'all');
+      if (!keyword && value !== undefined && want !== undefined && kindOf(value) !== want) invalid(key, `must be ${want === 'list' ? 'a list, e.g. ["jsonl"] or []' : want === 'boolean' ? 'true or false' : 'a string'}, got ${show(value)}.`);
     }
     const a = { ...DEFAULTS, ...stripUndefined(init) };
     if (typeof a.outputDir !== 'string' || a.outputDir === '') invalid('outputDir', 'is required; pass the folder where checkpoints go, e.g. outputDir: "runs/exp1".');
@@ -198,7 +201,7 @@ export class TrainingArguments {
     this.groupByLength = a.groupByLength;
     this.nanPolicy = a.nanPolicy;
     this.disableTqdm = a.disableTqdm;
-    this.reportTo = a.reportTo;
+    this.reportTo = reportTargets(a.reportTo);
     this.overwriteOutputDir = a.overwriteOutputDir;
     this.loggingDir = init.loggingDir ?? join(a.outputDir, 'runs');
     this.validate();
@@ -229,7 +232,7 @@ export class TrainingArguments {
     if (this.saveTotalLimit !== undefined) positiveInt('saveTotalLimit', this.saveTotalLimit);
     if (!Number.isInteger(this.seed)) invalid('seed', `must be an integer, got ${this.seed}.`);
     oneOf('nanPolicy', this.nanPolicy, ['skip', 'abort']);
-    for (const r of this.reportTo) oneOf('reportTo', r, ['jsonl', 'tensorboard']);
+    for (const r of this.reportTo) oneOf('reportTo', r, REPORT_TARGETS);
     if (this.loadBestModelAtEnd) {
       if (this.metricForBestModel === undefined) invalid('metricForBestModel', 'is required with loadBestModelAtEnd; name an eval metric, e.g. metricForBestModel: "accuracy" (or "loss").');
       if (this.evalStrategy === 'no') invalid('evalStrategy', 'is "no" but loadBestModelAtEnd needs evaluations; set evalStrategy to "steps" or "epoch".');
@@ -242,6 +245,13 @@ export class TrainingArguments {
   toJSON(): Record<string, unknown> {
     return Object.fromEntries(Object.entries(this));
   }
+}
+
+/** HF's `report_to` keywords as a list: 'none' → [], 'all' → every target (anything else is a list by now). */
+function reportTargets(v: NonNullable<TrainingArgumentsInit['reportTo']>): readonly ReportTarget[] {
+  if (v === 'none') return [];
+  if (v === 'all') return REPORT_TARGETS;
+  return v;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

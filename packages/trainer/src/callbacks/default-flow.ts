@@ -1,10 +1,10 @@
 /** HF's DefaultFlowCallback: decides when to log, evaluate, save and stop, from the arguments. */
-import type { TrainerCallback } from './handler.js';
+import type { CallbackHook, TrainerCallback } from './handler.js';
 
 export class DefaultFlowCallback implements TrainerCallback {
   readonly name = 'DefaultFlowCallback';
 
-  onStepEnd: TrainerCallback['onStepEnd'] = (args, state, control) => {
+  onStepEnd: CallbackHook = (args, state, control) => {
     const step = state.globalStep;
     if (step === 1 && args.loggingFirstStep) control.shouldLog = true;
     if (args.loggingStrategy === 'steps' && step % args.loggingSteps === 0) control.shouldLog = true;
@@ -17,7 +17,7 @@ export class DefaultFlowCallback implements TrainerCallback {
     }
   };
 
-  onEpochEnd: TrainerCallback['onEpochEnd'] = (args, _state, control) => {
+  onEpochEnd: CallbackHook = (args, _state, control) => {
     if (args.loggingStrategy === 'epoch') control.shouldLog = true;
     if (args.evalStrategy === 'epoch') control.shouldEvaluate = true;
     if (args.saveStrategy === 'epoch') control.shouldSave = true;

@@ -3,7 +3,7 @@
  * by more than `threshold` for `patience` evaluations in a row.
  */
 import { DistilleryTrainerError } from '../errors.js';
-import type { TrainerCallback } from './handler.js';
+import type { CallbackHook, TrainerCallback } from './handler.js';
 
 export interface EarlyStoppingOptions {
   patience?: number;
@@ -21,13 +21,13 @@ export class EarlyStoppingCallback implements TrainerCallback {
     this.threshold = options.threshold ?? 0;
   }
 
-  onTrainBegin: TrainerCallback['onTrainBegin'] = (args) => {
+  onTrainBegin: CallbackHook = (args) => {
     if (args.metricForBestModel === undefined) throw new DistilleryTrainerError('ARGS_INVALID', 'EarlyStoppingCallback needs TrainingArguments.metricForBestModel (e.g. "loss" or "accuracy") to know what to watch.');
     if (args.evalStrategy === 'no') throw new DistilleryTrainerError('ARGS_INVALID', 'EarlyStoppingCallback needs evaluations; set TrainingArguments.evalStrategy to "steps" or "epoch".');
     this.misses = 0;
   };
 
-  onEvaluate: TrainerCallback['onEvaluate'] = (args, state, control, ctx) => {
+  onEvaluate: CallbackHook = (args, state, control, ctx) => {
     const key = args.metricForBestModel!.startsWith('eval_') ? args.metricForBestModel! : `eval_${args.metricForBestModel}`;
     const value = ctx.metrics?.[key];
     if (value === undefined) return;

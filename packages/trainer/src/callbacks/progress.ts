@@ -3,7 +3,7 @@
  * TTY (CI, pipes): metrics.jsonl carries the numbers there.
  */
 import { SingleBar, Presets } from 'cli-progress';
-import type { TrainerCallback } from './handler.js';
+import type { CallbackHook, TrainerCallback } from './handler.js';
 
 export class ProgressCallback implements TrainerCallback {
   readonly name = 'ProgressCallback';
@@ -11,24 +11,24 @@ export class ProgressCallback implements TrainerCallback {
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stdout) {}
 
-  onTrainBegin: TrainerCallback['onTrainBegin'] = (_args, state) => {
+  onTrainBegin: CallbackHook = (_args, state) => {
     if (!this.stream.isTTY) return;
     this.bar = new SingleBar({ stream: this.stream, format: 'train |{bar}| {value}/{total} steps | loss {loss} | lr {lr} | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic);
     this.bar.start(state.maxSteps, state.globalStep, { loss: '-', lr: '-' });
   };
 
-  onStepEnd: TrainerCallback['onStepEnd'] = (_args, state) => {
+  onStepEnd: CallbackHook = (_args, state) => {
     this.bar?.update(state.globalStep);
   };
 
-  onLog: TrainerCallback['onLog'] = (_args, state, _control, ctx) => {
+  onLog: CallbackHook = (_args, state, _control, ctx) => {
     const loss = ctx.logs?.loss;
     const lr = ctx.logs?.learning_rate;
     this.bar?.update(state.globalStep, { ...(loss !== undefined && { loss: loss.toFixed(4) }), ...(lr !== undefined && { lr: lr.toExponential(2) }) });
   };
 
-  onTrainEnd: TrainerCallback['onTrainEnd'] = () => this.stop();
-  onException: TrainerCallback['onException'] = () => this.stop();
+  onTrainEnd: CallbackHook = () => this.stop();
+  onException: CallbackHook = () => this.stop();
 
   private stop(): void {
     this.bar?.stop();
