@@ -62,13 +62,20 @@ export class DistillationTrainer<E extends Example = Example> extends Trainer<E,
   readonly container: DependencyContainer;
   /** Kept term values of the current step, read (and freed) at step end. */
   private pendingTerms: Array<[string, tf.Scalar]> = [];
+  /**
+   * True between this trainer's own onStepBegin and onStepEnd: only then is a step-end drain
+   * coming, so only then may computeLoss keep term tensors past the caller's tidy. A hand-written
+   * loop borrowing computeLoss gets its terms freed by its own tidy instead of leaking them.
+   */
+  private inOwnStep = false;
   /** Term sums since the last training log. */
   private termSums = new Map<string, { sum: number; count: number }>();
 
   constructor(options: DistillationTrainerOptions<E>) {
-    const child = (options.container ?? rootContainer).createChildContainer();
+    const parent = options.container ?? rootContainer;
+    const child = parent.createChildContainer();
     // A child's registrations hide its parent's, so re-register the parent's plugins next to ours.
-    const inherited = options.container?.isRegistered(LOSS_PLUGIN, true) ? options.container.resolveAll(LOSS_PLUGIN) : [];
+    const inherited = parent.isRegistered(LOSS_PLUGIN, true) ? parent.resolveAll(LOSS_PLUGIN) : [];
     for (const plugin of [...inherited, ...(options.plugins ?? [])]) child.register(LOSS_PLUGIN, { useValue: plugin });
     if (!child.isRegistered(LOSS_PLUGIN, true)) {
       throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', 'DistillationTrainer: no loss plugin; pass plugins: [new LogitKdPlugin(), ...] or register one under LOSS_PLUGIN in options.container.');
@@ -86,7 +93,16 @@ export class DistillationTrainer<E extends Example = Example> extends Trainer<E,
     this.objective = objective;
     this.container = child;
     this.registerTrainableVariables(objective.variables());
-    this.addCallback({ name: 'DistillationTermsCallback', onStepEnd: () => this.drainTerms() });
+    this.addCallback({
+      name: 'DistillationTermsCallback',
+      onStepBegin: () => {
+        this.inOwnStep = true;
+      },
+      onStepEnd: () => {
+        this.inOwnStep = false;
+        return this.drainTerms();
+      },
+    });
   }
 
   /** Where the run is, for plugin schedules. */
@@ -102,7 +118,7 @@ export class DistillationTrainer<E extends Example = Example> extends Trainer<E,
     }
     const forward = { training: options.training, ...(options.seed !== undefined && { seed: options.seed }) };
     const result = this.objective.compute(model as unknown as DistillModel, batch, teacherOutputs, this.progress(), forward);
-    if (options.training) for (const [name, value] of result.terms) this.pendingTerms.push([name, tf.keep(value)]);
+    if (options.training && this.inOwnStep) for (const [name, value] of result.terms) this.pendingTerms.push([name, tf.keep(value)]);
     return options.returnOutputs ? { loss: result.loss, outputs: result.student } : result.loss;
   }
 

@@ -130,6 +130,7 @@ export class DistillationObjective {
       merged.hiddenStates ||= r.hiddenStates;
       merged.attentions ||= r.attentions;
       merged.attentionScores ||= r.attentionScores;
+      merged.pooledOutput ||= r.pooledOutput;
     }
     return merged;
   }
@@ -147,7 +148,7 @@ export class DistillationObjective {
       const out = tf.tidy(() => {
         const o = teacher.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds }, { training: false, ...forwardFlags(request) });
         // Only what was asked for survives the tidy.
-        return { logits: o.logits, hiddenStates: o.hiddenStates, attentions: o.attentions, attentionScores: o.attentionScores } as unknown as tf.TensorContainer;
+        return { logits: o.logits, hiddenStates: o.hiddenStates, attentions: o.attentions, attentionScores: o.attentionScores, pooledOutput: request.pooledOutput ? o.pooledOutput : undefined } as unknown as tf.TensorContainer;
       }) as unknown as DistillOutputs;
       if (keys) this.cache!.store(keys, out);
       return out;

@@ -5,6 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { InjectionToken } from 'tsyringe';
+import { DistilleryPluginsError } from './errors.js';
 import type { Schedule } from './schedule.js';
 
 /** Model outputs a plugin can ask for (ModelOutput fields in docs/design.md). */
@@ -13,14 +14,45 @@ export interface OutputRequest {
   hiddenStates?: boolean;
   attentions?: boolean;
   attentionScores?: boolean;
+  /** `tanh(pooler(h[:, 0]))`; only models with a pooler have it (not DistilBERT). */
+  pooledOutput?: boolean;
 }
 
-/** The outputs a forward returned; optional lists are present when some plugin asked. */
+/** The outputs a forward returned; optional ones are present when some plugin asked. */
 export interface DistillOutputs {
   logits: tf.Tensor;
   hiddenStates?: tf.Tensor3D[];
   attentions?: tf.Tensor4D[];
   attentionScores?: tf.Tensor4D[];
+  /** `[B, H]` pooler output. */
+  pooledOutput?: tf.Tensor2D;
+}
+
+/** The outputs a plugin must ask for in `requires()` before it may read them. */
+export type OptionalOutput = Exclude<keyof DistillOutputs, 'logits'>;
+
+const PRODUCED_BY: Record<OptionalOutput, string> = {
+  hiddenStates: 'its forward must honour outputHiddenStates',
+  attentions: 'its forward must honour outputAttentions',
+  attentionScores: 'its forward must honour outputAttentionScores',
+  pooledOutput: 'only models with a pooler produce it (DistilBERT has none)',
+};
+
+/**
+ * An output the plugin asked for, typed as present, or a typed error naming what is missing:
+ * `requireOutput(ctx.student, 'hiddenStates')` instead of `ctx.student.hiddenStates!`.
+ */
+export function requireOutput<K extends OptionalOutput>(
+  outputs: DistillOutputs,
+  key: K,
+  where: { model?: string; plugin?: string } = {},
+): NonNullable<DistillOutputs[K]> {
+  const value = outputs[key];
+  if (value === undefined) {
+    const who = `${where.plugin === undefined ? '' : `plugin "${where.plugin}": `}the ${where.model ?? 'model'}`;
+    throw new DistilleryPluginsError('OUTPUT_MISSING', `${who} returned no ${key}; list ${key} in the plugin's requires(), and ${PRODUCED_BY[key]}.`);
+  }
+  return value as NonNullable<DistillOutputs[K]>;
 }
 
 /** What a plugin may know about a model before training (from a probe forward and its config). */

@@ -59,12 +59,15 @@ export class TeacherCache {
     });
   }
 
-  /** The batch's outputs if every row is cached with everything `request` asks for; else undefined. */
+  /**
+   * The batch's outputs if every row is cached with everything `request` asks for; else undefined.
+   * The pooled output is never cached (one small tensor): asking for it always runs the teacher.
+   */
   lookup(keys: readonly string[], request: OutputRequest): DistillOutputs | undefined {
     const entries: Entry[] = [];
     for (const key of keys) {
       const e = this.read(key);
-      if (e === undefined || LIST_KEYS.some((k) => request[k] && e.lists[k] === undefined)) {
+      if (e === undefined || request.pooledOutput || LIST_KEYS.some((k) => request[k] && e.lists[k] === undefined)) {
         this.misses += keys.length;
         return undefined;
       }

@@ -3,16 +3,11 @@ import type * as tf from '@tensorflow/tfjs';
 import { DistilleryPluginsError } from '../errors.js';
 import { LinearProjection, type ProjectorInit } from '../losses/projection.js';
 import { pairName, type LayerMap } from '../losses/layer-map.js';
-import type { DistillOutputs, LossContext } from '../plugin.js';
+import { requireOutput, type DistillOutputs, type LossContext } from '../plugin.js';
 
 /** The output list a plugin asked for, or a typed error saying which flag produces it. */
 export function need<K extends 'hiddenStates' | 'attentions' | 'attentionScores'>(outputs: DistillOutputs, key: K, who: string, plugin: string): NonNullable<DistillOutputs[K]> {
-  const list = outputs[key];
-  if (list === undefined) {
-    const flag = { hiddenStates: 'outputHiddenStates', attentions: 'outputAttentions', attentionScores: 'outputAttentionScores' }[key];
-    throw new DistilleryPluginsError('OUTPUT_MISSING', `plugin "${plugin}": the ${who} returned no ${key}; its forward must honour ${flag} (and the plugin must list ${key} in requires()).`);
-  }
-  return list as NonNullable<DistillOutputs[K]>;
+  return requireOutput(outputs, key, { model: who, plugin });
 }
 
 /**
