@@ -22,7 +22,7 @@ function readmeCommands(): string[] {
   return block[1]!.trim().split('\n');
 }
 
-interface Ran { line: string; status: number | null; out: string }
+interface Ran { line: string; status: number | null; stdout: string; out: string }
 const ran: Ran[] = [];
 const step = (prefix: string): Ran => {
   const r = ran.find((x) => x.line.startsWith(prefix));
@@ -40,7 +40,7 @@ beforeAll(() => {
   const env = { ...process.env, DISTILLERY: ROOT, npm_config_ignore_scripts: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
   for (const line of readmeCommands()) {
     const r = spawnSync('bash', ['-c', line], { cwd: scratch, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-    ran.push({ line, status: r.status, out: `${r.stdout}${r.stderr}` });
+    ran.push({ line, status: r.status, stdout: r.stdout, out: `${r.stdout}${r.stderr}` });
     // Anything after a failed install would only report the same failure again.
     if (line.startsWith('npm install') && r.status !== 0) throw new Error(`${line}\n${r.stdout}${r.stderr}`);
   }
@@ -73,9 +73,9 @@ describe('installed from the packed tarballs with npm, outside the workspace', (
   });
 
   it('trains 20 steps with logit KD + hidden + attention + a root-container plugin, saves, reloads identically, without tensor growth', () => {
-    const { status, out } = step('node dist/distill.js');
+    const { status, stdout, out } = step('node dist/distill.js');
     expect(status, out).toBe(0);
-    const summary = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
     expect(summary).toMatchObject({ steps: 20, tensorGrowth: 0, sameTensorClass: true, identicalLogits: true });
     // The root container's plugin was picked up next to the three passed in `plugins`.
     expect(summary['terms']).toEqual(expect.arrayContaining(['loss/pooledRelation', 'loss/kd', 'loss/hidden', 'loss/attention']));
