@@ -11,7 +11,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DistilleryTrainerError } from '../errors.js';
-import type { TrainerCallback } from './handler.js';
+import type { CallbackHook, TrainerCallback } from './handler.js';
 
 /** The fields of tensorflow/core/util/event.proto and framework/summary.proto that scalars use. */
 const EVENT = protobuf.Root.fromJSON({
@@ -53,7 +53,7 @@ export class TensorBoardCallback implements TrainerCallback {
   readonly name = 'TensorBoardCallback';
   private file: string | undefined;
 
-  onLog: TrainerCallback['onLog'] = (args, state, _control, ctx) => {
+  onLog: CallbackHook = (args, state, _control, ctx) => {
     const values = Object.entries(ctx.logs ?? {})
       .filter(([key, v]) => key !== 'step' && Number.isFinite(v))
       .map(([key, v]) => ({ tag: tensorBoardTag(key), simpleValue: v }));
