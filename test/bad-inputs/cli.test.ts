@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForSequenceClassification, createConfig } from '@distillery/models';
 import { initBackend } from '@distillery/trainer';
 import { cliInProcess } from '../helpers/cli.js';
+import * as tf from '@tensorflow/tfjs';
+import { savePretrainedFolder } from '../../packages/cli/src/models.js';
 import { checkOutputDir, checkOutputFile, writeFailed, writeFileAtomic } from '../../packages/cli/src/output-path.js';
 import { readTextFile } from '../../packages/cli/src/text-file.js';
 import { VOCAB, writeJsonl, writeTask } from '../cli/fixtures.js';
@@ -122,6 +124,35 @@ describe('output paths: refused before any work, nothing that existed is touched
     writeFileSync(inputs, JSON.stringify({ input_ids: [[2, 5, 3]] }));
     await refused(['forward', '--model', teacher, '--inputs', inputs, '--out', join(teacher, 'report.json')], 'OUTPUT_PATH_INVALID', /^error \[OUTPUT_PATH_INVALID\]: --out .*: .* inside the model folder/);
     await refused(['forward', '--model', teacher, '--inputs', inputs, '--out', inputs], 'OUTPUT_PATH_INVALID', /is the --inputs file/);
+  });
+});
+
+describe('runs that learned nothing fail: non-zero exit, no "saved" line, no model written', () => {
+  it('a teacher with NaN weights: every step skipped → NO_PROGRESS, the output folder holds no model', async () => {
+    const nanTeacher = join(tmp, 'nan-teacher');
+    await modelFolder(nanTeacher);
+    const model = await BertForSequenceClassification.fromPretrained(nanTeacher, { log: false });
+    const [name, weight] = [...model.namedParameters()].find(([n]) => n.startsWith('classifier.'))!;
+    weight.assign(tf.fill([...weight.shape], NaN));
+    await model.savePretrained(nanTeacher);
+    model.dispose();
+    const out = join(tmp, 'nan-run');
+    const line = await refused(['distill', '--teacher', nanTeacher, '--student', other, '--train-file', task.train, '--max-length', '16', '--max-steps', '4',
+      '--output-dir', out, '--set', 'plugins=[{"type":"logitKd","alpha":1}]', '--set', 'training.loggingSteps=2', '--set', 'training.saveSteps=2', '--set', 'training.reportTo=[]', '--set', 'training.disableTqdm=true'],
+    'NO_PROGRESS', /every optimizer step from 1 to 2 had a non-finite loss or gradient/);
+    expect(line).not.toContain(name); // one line, no dump
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
+    expect(existsSync(out) ? readdirSync(out).filter((f) => f.startsWith('checkpoint-')) : []).toEqual([]);
+  });
+
+  it('a model whose weights went NaN is never saved as the result (RUN_FAILED)', async () => {
+    const model = await BertForSequenceClassification.fromPretrained(other, { log: false });
+    const weight = [...model.namedParameters().values()][0]!;
+    weight.assign(tf.fill([...weight.shape], Infinity));
+    const dir = join(tmp, 'inf-result');
+    await expect(savePretrainedFolder(model, undefined, dir)).rejects.toMatchObject({ code: 'RUN_FAILED', message: expect.stringContaining(`nothing saved to ${dir}`) });
+    expect(existsSync(dir)).toBe(false);
+    model.dispose();
   });
 });
 

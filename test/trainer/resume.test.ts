@@ -55,6 +55,40 @@ describe('resume', () => {
     model.dispose();
   });
 
+  it('refuses optimizer state that is non-finite, of another dtype or shape, before touching the model', async () => {
+    const dir = tempDir();
+    const first = new TinyClassifier({}, 1);
+    await new Trainer({ model: first, args: resumeArgs(dir), trainDataset: data, callbacks: [stopAt(2)] }).train();
+    first.dispose();
+    const ckpt = join(dir, 'checkpoint-2');
+    const manifest = join(ckpt, 'optimizer.json');
+    const bin = join(ckpt, 'optimizer.bin');
+    const good = { manifest: readFileSync(manifest, 'utf8'), bin: readFileSync(bin) };
+    const spec = (edit: (s: { name: string; shape: number[]; dtype: string }) => void): void => {
+      const m = JSON.parse(good.manifest) as { weightSpecs: Array<{ name: string; shape: number[]; dtype: string }> };
+      edit(m.weightSpecs.find((s) => s.shape.length === 2)!);
+      writeFileSync(manifest, JSON.stringify(m));
+    };
+    const cases: Array<[string, () => void, RegExp]> = [
+      ['NaN moments', () => writeFileSync(bin, Buffer.alloc(good.bin.length, 0xff)), /moment tensor\(s\) hold NaN or Inf/],
+      ['int32 moments', () => spec((s) => void (s.dtype = 'int32')), /exp_avg(_sq)?\.\S+ is int32, not float32/],
+      ['flattened moments', () => spec((s) => void (s.shape = [s.shape[0]! * s.shape[1]!])), /is shaped \[\d+\] but the parameter is \[\d+, \d+\]/],
+      ['unknown parameter', () => spec((s) => void (s.name = s.name.replace(/\.[^.]+$/, '.renamed'))), /lacks the moments|no trainable parameter|is missing/],
+    ];
+    for (const [what, corrupt, message] of cases) {
+      writeFileSync(manifest, good.manifest);
+      writeFileSync(bin, good.bin);
+      corrupt();
+      const model = new TinyClassifier({}, 99);
+      const before = model.snapshot();
+      const err = await new Trainer({ model, args: resumeArgs(dir), trainDataset: data }).train({ resumeFromCheckpoint: ckpt }).catch((e: unknown) => e);
+      expect(err, what).toMatchObject({ code: 'CHECKPOINT_INVALID', message: expect.stringContaining(`${ckpt}/optimizer.bin: `) });
+      expect((err as Error).message, what).toMatch(message);
+      expect(maxAbsDiff(model.snapshot(), before), what).toBe(0);
+      model.dispose();
+    }
+  });
+
   it('keeps the best checkpoint through saveTotalLimit rotation and loads it at the end', async () => {
     const dir = tempDir();
     const scores = [0.5, 0.9, 0.3, 0.2];

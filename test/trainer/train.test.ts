@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DistilleryTrainerError, Trainer, accuracy, argmaxPredictions, type CallbackHook, type ComputeLossOptions, type ComputeLossResult, type HookName, type ModelInputs, type TrainableModel, type TrainerCallback, HOOK_NAMES } from '@distillery/trainer';
 import { TinyClassifier, type TinyOutput } from './helpers/tiny-classifier.js';
 import { majorityTask, maxAbsDiff } from './helpers/data.js';
-import { quietArgs } from './helpers/setup.js';
+import { quietArgs, tempDir } from './helpers/setup.js';
 
 const metrics = (p: Parameters<typeof argmaxPredictions>[0]) => {
   const { predicted, labels } = argmaxPredictions(p);
@@ -122,12 +122,14 @@ describe('Trainer.train', () => {
 
 describe('NaN/Inf guard', () => {
   class PoisonedAt extends Trainer<any, ModelInputs, TinyOutput> {
-    constructor(readonly badStep: number, readonly kind: 'loss' | 'grad', opts: ConstructorParameters<typeof Trainer<any, ModelInputs, TinyOutput>>[0]) {
+    /** Steps badStep..lastBad (1-based) get a non-finite loss or gradient. */
+    constructor(readonly badStep: number, readonly kind: 'loss' | 'grad', opts: ConstructorParameters<typeof Trainer<any, ModelInputs, TinyOutput>>[0], readonly lastBad = badStep) {
       super(opts);
     }
     protected override computeLoss(model: TrainableModel<ModelInputs, TinyOutput>, inputs: ModelInputs, o: ComputeLossOptions): ComputeLossResult<TinyOutput> {
       const loss = super.computeLoss(model, inputs, { ...o, returnOutputs: false }) as tf.Scalar;
-      if (!o.training || this.state.globalStep !== this.badStep - 1) return loss;
+      const step = this.state.globalStep + 1;
+      if (!o.training || step < this.badStep || step > this.lastBad) return loss;
       // loss: NaN value; grad: finite value 0 but d sqrt(x)/dx at 0 = Inf → NaN gradients.
       return (this.kind === 'loss' ? tf.mul(loss, NaN) : tf.add(loss, tf.sqrt(tf.mul(loss, 0)))) as tf.Scalar;
     }
@@ -142,6 +144,31 @@ describe('NaN/Inf guard', () => {
     expect(maxAbsDiff(snaps.get(3)!, snaps.get(2)!)).toBe(0);
     expect(maxAbsDiff(snaps.get(4)!, snaps.get(3)!)).toBeGreaterThan(0);
     for (const w of snaps.get(5)!.values()) expect(w.every(Number.isFinite)).toBe(true);
+    model.dispose();
+  });
+
+  it('skip fails the run (NO_PROGRESS) when a whole logging window, or the run\'s end, was skipped; the last good checkpoint stays', async () => {
+    for (const [lastBad, maxSteps, steps] of [[8, 12, 'from 5 to 8'], [6, 6, 'from 5 to 6']] as const) {
+      const model = new TinyClassifier({}, 5);
+      const outputDir = tempDir();
+      const trainer = new PoisonedAt(5, 'grad', { model, args: quietArgs({ outputDir, maxSteps, loggingSteps: 4, saveStrategy: 'steps', saveSteps: 4 }), trainDataset: majorityTask(64, 2) }, lastBad);
+      const err = await trainer.train().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DistilleryTrainerError);
+      expect(err).toMatchObject({ code: 'NO_PROGRESS', message: expect.stringContaining(`every optimizer step ${steps} had a non-finite loss or gradient`) });
+      expect(trainer.state.skippedSteps).toEqual(Array.from({ length: lastBad - 4 }, (_, i) => 5 + i));
+      expect(readdirSync(outputDir).filter((f) => f.startsWith('checkpoint-'))).toEqual(['checkpoint-4']);
+      model.dispose();
+    }
+  });
+
+  it('NaN weights are never written as a checkpoint (NON_FINITE_WEIGHTS)', async () => {
+    const model = new TinyClassifier({}, 5);
+    const outputDir = tempDir();
+    // Something outside the loss (a buggy callback, a custom optimizer) corrupts a weight after step 3's update.
+    const poison: TrainerCallback = { onStepEnd: (_a, s) => void (s.globalStep === 3 && [...model.namedParameters().values()][0]!.assign(tf.fill([...[...model.namedParameters().values()][0]!.shape], NaN))) };
+    const trainer = new Trainer({ model, args: quietArgs({ outputDir, maxSteps: 4, saveStrategy: 'steps', saveSteps: 1 }), trainDataset: majorityTask(64, 2), callbacks: [poison] });
+    await expect(trainer.train()).rejects.toMatchObject({ code: 'NON_FINITE_WEIGHTS', message: expect.stringMatching(/^step 3: 1 weight tensor\(s\) hold NaN or Inf .*checkpoint-3 not written/) });
+    expect(readdirSync(outputDir).filter((f) => f.startsWith('checkpoint-')).sort()).toEqual(['checkpoint-1', 'checkpoint-2']);
     model.dispose();
   });
 

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AutoModelForSequenceClassification, AutoTokenizer, withOverrides, type ModelConfig, type ModelForSequenceClassification } from '@distillery/models';
-import { accuracy, argmaxPredictions, f1, mse, type EvalPrediction } from '@distillery/trainer';
+import { accuracy, argmaxPredictions, f1, mse, nonFiniteNames, type EvalPrediction } from '@distillery/trainer';
+import { DistilleryCliError } from './errors.js';
 import type { ModelSource } from './config.js';
 import { replaceFilesAtomic } from './output-path.js';
 
@@ -44,8 +45,11 @@ export function classificationMetrics(numLabels: number): (p: EvalPrediction) =>
 /**
  * `dir` as an HF folder: config.json + model.safetensors, plus the tokenizer's files when there is
  * one. Written as a unit (staged, then renamed in): a full disk mid-weights keeps the old files.
+ * Weights holding NaN/Inf are refused (RUN_FAILED): a broken model is never saved as a result.
  */
 export async function savePretrainedFolder(model: Classifier, tokenizer: AutoTokenizer | undefined, dir: string): Promise<void> {
+  const nonFinite = nonFiniteNames(model.namedParameters());
+  if (nonFinite.length > 0) throw new DistilleryCliError('RUN_FAILED', `the trained model has NaN/Inf in ${nonFinite.length} weight tensor(s) (first: ${nonFinite[0]}); nothing saved to ${dir}. Lower learningRate, or check the inputs and teacher weights.`);
   await replaceFilesAtomic(dir, async (staging) => {
     await model.savePretrained(staging);
     // A tokenizer read from `dir` itself is already there.

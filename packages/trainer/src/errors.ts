@@ -9,7 +9,11 @@ export type TrainerErrorCode =
   | 'NON_FINITE_LOSS'
   | 'NON_FINITE_GRADIENT'
   | 'MODEL_INVALID'
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  /** Every optimizer step of a logging window (or of the run's end) was skipped as non-finite: nothing was learned. */
+  | 'NO_PROGRESS'
+  /** The weights hold NaN/Inf; they are not saved over a good checkpoint. */
+  | 'NON_FINITE_WEIGHTS';
 
 export class DistilleryTrainerError extends Error {
   override readonly name = 'DistilleryTrainerError';

@@ -17,6 +17,7 @@ export { TensorBoardCallback, maskedCrc32c, tfRecord, tensorBoardTag } from './c
 export { EarlyStoppingCallback } from './callbacks/early-stopping.js';
 export type { EarlyStoppingOptions } from './callbacks/early-stopping.js';
 export { AdamW, isNoDecayParameter } from './optimizer.js';
+export { nonFiniteNames } from './finite.js';
 export type { Optimizer, OptimizerState, AdamWOptions } from './optimizer.js';
 export { globalNorm, clipByGlobalNorm } from './clip.js';
 export { LrScheduler, lrLambda, resolveWarmupSteps } from './schedules.js';

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedAdamW } from '@distillery/native';
 import { DistilleryTrainerError } from './errors.js';
+import { nonFiniteNames } from './finite.js';
 
 /** What the trainer needs from an optimizer: one update, and exact save/restore. */
 export interface Optimizer {
@@ -13,6 +14,11 @@ export interface Optimizer {
   step(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): void;
   stateDict(): OptimizerState;
   loadStateDict(state: OptimizerState): void;
+  /**
+   * Throw (CHECKPOINT_INVALID) unless `state` can be loaded for `params`: checked before a resume
+   * touches any weight, so a bad checkpoint leaves the model and optimizer as they were.
+   */
+  checkStateDict?(state: OptimizerState, params: ReadonlyMap<string, tf.Variable>): void;
   dispose(): void;
 }
 
@@ -111,11 +117,42 @@ export class AdamW implements Optimizer {
     return { config: { type: 'AdamW', beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay, steps }, tensors };
   }
 
-  loadStateDict(state: OptimizerState): void {
+  /**
+   * Every moment a float32 tensor of its parameter's shape, finite (exp_avg_sq also >= 0), with an
+   * integer step count >= 1, for a parameter the model has: what a resume would otherwise find
+   * out inside tfjs, or as NaN weights a few steps later.
+   */
+  checkStateDict(state: OptimizerState, params: ReadonlyMap<string, tf.Variable>): void {
+    const steps = this.steps(state);
+    const bad = (name: string, what: string): never => {
+      throw new DistilleryTrainerError('CHECKPOINT_INVALID', `optimizer state of "${name}": ${what}; the checkpoint does not fit this model or is corrupt, resume from another one.`);
+    };
+    for (const [name, step] of Object.entries(steps)) {
+      const p = params.get(name) ?? bad(name, 'the model has no trainable parameter of that name');
+      if (!Number.isInteger(step) || step < 1) bad(name, `step count ${JSON.stringify(step)} is not an integer >= 1`);
+      for (const key of [`exp_avg.${name}`, `exp_avg_sq.${name}`]) {
+        const t = state.tensors.get(key) ?? bad(name, `${key} is missing`);
+        if (t.dtype !== 'float32') bad(name, `${key} is ${t.dtype}, not float32`);
+        if (!tf.util.arraysEqual(t.shape, p.shape)) bad(name, `${key} is shaped [${t.shape.join(', ')}] but the parameter is [${p.shape.join(', ')}]`);
+      }
+    }
+    const moments = new Map([...state.tensors].filter(([key]) => key.startsWith('exp_avg')));
+    const nonFinite = nonFiniteNames(moments);
+    if (nonFinite.length > 0) bad(nonFinite[0]!.replace(/^exp_avg(_sq)?\./, ''), `${nonFinite.length} moment tensor(s) hold NaN or Inf (first: ${nonFinite[0]})`);
+    const negative = [...moments].find(([key, t]) => key.startsWith('exp_avg_sq.') && tf.tidy(() => tf.min(t).dataSync()[0]!) < 0);
+    if (negative) bad(negative[0].slice('exp_avg_sq.'.length), `${negative[0]} has negative entries (a second moment is a mean of squares)`);
+  }
+
+  private steps(state: OptimizerState): Record<string, number> {
     const steps = state.config.steps as Record<string, number> | undefined;
     if (state.config.type !== 'AdamW' || typeof steps !== 'object' || steps === null) {
       throw new DistilleryTrainerError('CHECKPOINT_INVALID', `optimizer state is not an AdamW state (type=${String(state.config.type)}); resume with the optimizer that wrote it.`);
     }
+    return steps;
+  }
+
+  loadStateDict(state: OptimizerState): void {
+    const steps = this.steps(state);
     this.disposeMoments();
     for (const [name, step] of Object.entries(steps)) {
       const m = state.tensors.get(`exp_avg.${name}`);

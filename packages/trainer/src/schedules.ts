@@ -51,11 +51,16 @@ export class LrScheduler {
     return { type: this.type, baseLr: this.baseLr, warmupSteps: this.warmupSteps, totalSteps: this.totalSteps, lastStep: this.lastStep };
   }
 
-  loadStateDict(state: LrSchedulerState): void {
+  /** Throw (CHECKPOINT_INVALID) unless `state` belongs to this run's schedule; touches nothing. */
+  checkStateDict(state: LrSchedulerState): void {
     if (state.type !== this.type || state.totalSteps !== this.totalSteps || state.warmupSteps !== this.warmupSteps || state.baseLr !== this.baseLr) {
       throw new DistilleryTrainerError('CHECKPOINT_INVALID', `scheduler.json (${state.type}, baseLr ${state.baseLr}, warmup ${state.warmupSteps}, total ${state.totalSteps}) does not match this run (${this.type}, ${this.baseLr}, ${this.warmupSteps}, ${this.totalSteps}); resume with the TrainingArguments of the interrupted run.`);
     }
     if (!Number.isInteger(state.lastStep) || state.lastStep < 0) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `scheduler.json: lastStep must be an integer >= 0, got ${state.lastStep}.`);
+  }
+
+  loadStateDict(state: LrSchedulerState): void {
+    this.checkStateDict(state);
     this.lastStep = state.lastStep;
   }
 }

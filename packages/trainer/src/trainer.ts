@@ -18,6 +18,7 @@ import { DataLoader, type RawBatch } from './data/dataloader.js';
 import { countItems, exampleLabel, isIndexedDataset, validateDataset, type Dataset, type Example } from './data/dataset.js';
 import { mixSeed } from './data/rng.js';
 import { DistilleryTrainerError } from './errors.js';
+import { nonFiniteNames } from './finite.js';
 import type { EvalPrediction } from './metrics.js';
 import type { TrainableModel } from './model.js';
 import { AdamW, type Optimizer } from './optimizer.js';
@@ -238,7 +239,8 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     if (params.size === 0) throw new DistilleryTrainerError('MODEL_INVALID', 'Trainer.train: the model has no trainable variables; check namedParameters() and that not every variable is frozen.');
     const startStep = this.state.globalStep;
     const started = performance.now();
-    let sinceLog = { loss: 0, steps: 0 };
+    // `taken` counts skipped steps too: a window of taken steps none of which updated is a failure.
+    let sinceLog = { loss: 0, steps: 0, taken: 0 };
     let totalLoss = 0;
     let totalSteps = 0;
     let examplesSeen = 0;
@@ -258,8 +260,9 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
         if (window.length === 0) break;
         const step = await this.trainingStep(window, params);
         examplesSeen += window.reduce((n, b) => n + b.examples.length, 0);
+        sinceLog.taken += 1;
         if (!step.skipped) {
-          sinceLog = { loss: sinceLog.loss + step.loss, steps: sinceLog.steps + 1 };
+          sinceLog = { loss: sinceLog.loss + step.loss, steps: sinceLog.steps + 1, taken: sinceLog.taken };
           totalLoss += step.loss;
           totalSteps += 1;
         }
@@ -268,7 +271,9 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
         this.state.epoch = batchesPerEpoch === undefined ? pos.epoch : pos.epoch + pos.batchIndex / batchesPerEpoch;
         await this.callHook('onStepEnd');
         const logs = { loss: sinceLog.steps > 0 ? sinceLog.loss / sinceLog.steps : NaN, grad_norm: step.gradNorm, learning_rate: step.learningRate };
-        if (this.control.shouldLog) sinceLog = { loss: 0, steps: 0 };
+        // A window ends at each log and at the last step: checked before that step's log and save.
+        if (this.control.shouldLog || this.state.globalStep >= maxSteps) this.assertProgress(sinceLog);
+        if (this.control.shouldLog) sinceLog = { loss: 0, steps: 0, taken: 0 };
         await this.maybeLogSaveEvaluate(logs);
         if (this.control.shouldEpochStop || this.control.shouldTrainingStop) {
           await batches.return(undefined);
@@ -277,9 +282,14 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       }
       await this.callHook('onEpochEnd');
       const logs = { loss: sinceLog.steps > 0 ? sinceLog.loss / sinceLog.steps : NaN };
-      if (this.control.shouldLog) sinceLog = { loss: 0, steps: 0 };
+      if (this.control.shouldLog) {
+        this.assertProgress(sinceLog);
+        sinceLog = { loss: 0, steps: 0, taken: 0 };
+      }
       await this.maybeLogSaveEvaluate(logs);
     }
+    // The run's last steps count too: a run that ends diverged has not learned what it reports.
+    this.assertProgress(sinceLog);
 
     if (args.loadBestModelAtEnd && this.state.bestModelCheckpoint) {
       const variables = readTrainerVariables(this.state.bestModelCheckpoint);
@@ -361,6 +371,17 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     return { loss, gradNorm, learningRate, skipped };
   }
 
+  /**
+   * Fail (NO_PROGRESS) when every step of a window was skipped as non-finite: nanPolicy "skip"
+   * rides over a rare bad batch, not a run that learns nothing (a NaN teacher, a diverged model).
+   * Thrown before the window's log and save, so the last good checkpoint is kept.
+   */
+  private assertProgress(window: { steps: number; taken: number }): void {
+    if (window.taken === 0 || window.steps > 0) return;
+    const last = this.state.globalStep;
+    throw new DistilleryTrainerError('NO_PROGRESS', `every optimizer step from ${last - window.taken + 1} to ${last} had a non-finite loss or gradient and was skipped (nanPolicy "skip"); nothing was learned and nothing saved. Check the teacher/model weights and inputs, or lower learningRate.`);
+  }
+
   private async maybeLogSaveEvaluate(logs: Record<string, number>): Promise<void> {
     if (this.control.shouldLog) await this.log({ ...logs, epoch: this.state.epoch });
     if (this.control.shouldEvaluate) this.updateBest(await this.evaluate());
@@ -408,6 +429,8 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       this.newBest = false;
     }
     if (!this.trainLoader || !this.lrScheduler) throw new DistilleryTrainerError('ARGS_INVALID', 'saveCheckpoint: checkpoints hold the training position; call it during train() (e.g. from a callback setting control.shouldSave).');
+    const nonFinite = nonFiniteNames(this.trainableVariables());
+    if (nonFinite.length > 0) throw new DistilleryTrainerError('NON_FINITE_WEIGHTS', `step ${this.state.globalStep}: ${nonFinite.length} weight tensor(s) hold NaN or Inf (first: ${nonFinite[0]}); ${dir} not written, the earlier checkpoints are kept. Lower learningRate or set nanPolicy: "abort" to stop at the first bad step.`);
     this.state.statefulCallbacks = this.callbackHandler.states();
     const written = await writeCheckpoint(this.args.outputDir, this.model, {
       trainerState: this.state,
@@ -426,13 +449,21 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
   private async loadCheckpoint(dir: string, loader: DataLoader<E>): Promise<void> {
     const data = readCheckpoint(dir);
     try {
+      // Everything is checked before anything is touched: a bad checkpoint leaves the model as it was.
+      const s = data.trainerState;
+      if (!Number.isInteger(s.globalStep) || !Array.isArray(s.logHistory) || (s.statefulCallbacks !== undefined && (typeof s.statefulCallbacks !== 'object' || s.statefulCallbacks === null))) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${dir}/trainer_state.json lacks globalStep/logHistory (or has a non-object statefulCallbacks); the checkpoint is corrupt, resume from another one.`);
+      if (data.rng.seed !== this.args.seed) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${dir}/rng_state.json was written with seed ${data.rng.seed}, this run has seed ${this.args.seed}; resume with the same TrainingArguments.seed.`);
+      this.lrScheduler!.checkStateDict(data.scheduler);
+      try {
+        this.optimizer.checkStateDict?.(data.optimizer, this.trainableVariables());
+      } catch (e) {
+        if (e instanceof DistilleryTrainerError) throw new DistilleryTrainerError(e.code, `${dir}/optimizer.bin: ${e.message}`, { cause: e });
+        throw e;
+      }
       await this.loadWeightsFrom(dir, data.variables);
       this.optimizer.loadStateDict(data.optimizer);
       this.lrScheduler!.loadStateDict(data.scheduler);
-      if (data.rng.seed !== this.args.seed) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${dir}/rng_state.json was written with seed ${data.rng.seed}, this run has seed ${this.args.seed}; resume with the same TrainingArguments.seed.`);
       loader.loadState(data.rng.dataLoader);
-      const s = data.trainerState;
-      if (!Number.isInteger(s.globalStep) || !Array.isArray(s.logHistory) || (s.statefulCallbacks !== undefined && (typeof s.statefulCallbacks !== 'object' || s.statefulCallbacks === null))) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${dir}/trainer_state.json lacks globalStep/logHistory (or has a non-object statefulCallbacks); the checkpoint is corrupt, resume from another one.`);
       const { maxSteps, numTrainEpochs, loggingSteps, evalSteps, saveSteps, trainBatchSize } = this.state;
       // Checkpoints from before statefulCallbacks existed restore no callback state.
       this.state = { ...s, skippedSteps: s.skippedSteps ?? [], statefulCallbacks: s.statefulCallbacks ?? {}, maxSteps, numTrainEpochs, loggingSteps, evalSteps, saveSteps, trainBatchSize };
