@@ -24,7 +24,7 @@ export function categoryOf(kernelName: string, inputShapes: ReadonlyArray<readon
     const batched = inputShapes.slice(0, 2).some((s) => s !== undefined && s.slice(0, -2).reduce((p, d) => p * d, 1) > 1);
     return batched ? 'attention' : 'GEMM';
   }
-  if (kernelName.startsWith('DistilleryAttention')) return 'attention';
+  if (kernelName === 'DistilleryAttentionMatMul') return 'attention';
   return BY_NAME[kernelName] ?? (ELEMENTWISE.has(kernelName) ? 'elementwise' : 'other');
 }
 

@@ -3,10 +3,12 @@
  * @distillery/models' layerNorm / activation / softmax, against the unfused composition: the
  * plain tfjs ops with tfjs's own autodiff, on the cpu backend. Forward values and the gradients
  * of every input agree, and a profile shows the fused kernels really ran (and the composed ops did not).
+ * Attention's in-place head products are checked through a whole BERT (padding mask included):
+ * loss, attentions and every parameter's gradient, native against cpu's transposes and batched matMuls.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, layerNorm, softmax, type LayerNorm } from '@distillery/models';
-import { FUSED_KERNELS, registerNativeBackend } from '@distillery/native';
+import { activation, BertForSequenceClassification, createConfig, layerNorm, softmax, type LayerNorm } from '@distillery/models';
+import { ATTENTION_MATMUL, FUSED_KERNELS, registerNativeBackend } from '@distillery/native';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const registration = registerNativeBackend();
@@ -32,9 +34,10 @@ async function valueAndGrads(backend: string, shapes: number[][], f: (...xs: tf.
   });
 }
 
-function expectClose(got: number[], want: number[], tol: number, what: string) {
+/** |got − want| ≤ tol · max(|want|, floor): relative to the array's own scale, above `floor`. */
+function expectClose(got: number[], want: number[], tol: number, what: string, floor = 1) {
   expect(got.length, what).toBe(want.length);
-  const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+  const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), floor);
   const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i]!)), 0);
   expect(worst, `${what}: worst |native − composed| vs scale ${scale}`).toBeLessThanOrEqual(tol * scale);
 }
@@ -90,12 +93,46 @@ describe.skipIf(!registration.ok)('native fused kernels equal the unfused compos
     mask.dispose();
   });
 
+  it('attention head products in place: loss, attentions and all gradients of a BERT', async () => {
+    const config = createConfig('bert', { vocabSize: 50, hiddenSize: 24, numHiddenLayers: 2, numAttentionHeads: 3, intermediateSize: 48, maxPositionEmbeddings: 16, numLabels: 2, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 });
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const model = new BertForSequenceClassification(config, 5);
+      const batch = {
+        inputIds: tf.tensor2d([[2, 7, 9, 11, 3, 0], [2, 5, 6, 3, 0, 0]], [2, 6], 'int32'),
+        attentionMask: tf.tensor2d([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 0, 0]], [2, 6], 'int32'),
+        labels: tf.tensor1d([1, 0], 'int32'),
+      };
+      const params = [...model.namedParameters().values()];
+      const forward = () => model.forward(batch, { training: true, outputAttentions: true });
+      const result = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => forward().loss!, params);
+        return { loss: value.dataSync()[0]!, attentions: forward().attentions!.map((t) => Array.from(t.dataSync())), grads: params.map((p) => Array.from(grads[p.name]!.dataSync())) };
+      });
+      const kernels = new Set((await tf.profile(() => void tf.tidy(() => tf.variableGrads(() => forward().loss!, params)))).kernels.map((k) => k.name));
+      model.dispose();
+      tf.dispose(batch as unknown as tf.TensorContainer);
+      return { ...result, kernels };
+    };
+    const want = await run('cpu');
+    const got = await run('native');
+    expect(got.loss).toBeCloseTo(want.loss, 5);
+    got.attentions.forEach((a, i) => expectClose(a, want.attentions[i]!, 2e-5, `attentions[${i}]`));
+    // Gradients are ~1e-4..1e-6 at init (the key bias's is exactly 0 up to rounding): relative, with a small floor.
+    got.grads.forEach((g, i) => expectClose(g, want.grads[i]!, 1e-3, `gradient of parameter ${i}`, 1e-6));
+    expect(got.kernels).toContain(ATTENTION_MATMUL);
+    expect(got.kernels.has('Transpose')).toBe(false);
+    expect(want.kernels.has('Transpose')).toBe(true);
+  });
+
   it('refuses inputs of the wrong shape with a line naming the kernel', async () => {
     await tf.setBackend('native');
     const x = tf.ones([4, 8]);
     const gamma = tf.ones([6]);
     expect(() => tf.engine().runKernel(FUSED_KERNELS.layerNorm, { x, gamma, beta: gamma }, { eps: 1e-5 })).toThrow(/DistilleryLayerNorm: gamma \[6\] must be \[8\]/);
     expect(() => tf.engine().runKernel(FUSED_KERNELS.geluGrad, { dy: x, x: gamma })).toThrow(/DistilleryGeluGrad: dy, x must share one shape/);
+    const attrs = { heads: 3, seq: 2, transposeA: false, transposeB: true, aHeads: true, bHeads: true, outHeads: false };
+    expect(() => tf.engine().runKernel(ATTENTION_MATMUL, { a: x, b: x }, attrs)).toThrow(/DistilleryAttentionMatMul: a \[4,8\] must be \[B·2, H\] with H divisible by 3 heads/);
     tf.dispose([x, gamma]);
   });
 });

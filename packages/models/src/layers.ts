@@ -37,8 +37,10 @@ export function linear(x: tf.Tensor2D, l: { weight: tf.Tensor; bias?: tf.Tensor 
  * them, the ops below compose the same maths from tfjs ops, so every backend computes one model.
  */
 const FUSED = { layerNorm: 'DistilleryLayerNorm', layerNormGrad: 'DistilleryLayerNormGrad', gelu: 'DistilleryGelu', geluGrad: 'DistilleryGeluGrad', softmaxGrad: 'DistillerySoftmaxGrad' } as const;
-const hasKernels = (...names: string[]) => names.every((name) => tf.getKernel(name, tf.getBackend()) !== undefined);
-const runFused = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) => tf.engine().runKernel(name, inputs, attrs) as unknown as tf.Tensor | tf.Tensor[];
+/** Attention's per-head products on `[B·S, H]` activations in place (transformer.ts; @distillery/native's ATTENTION_MATMUL). */
+export const ATTENTION_MATMUL = 'DistilleryAttentionMatMul';
+export const hasKernels = (...names: string[]) => names.every((name) => tf.getKernel(name, tf.getBackend()) !== undefined);
+export const runFused = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) => tf.engine().runKernel(name, inputs, attrs) as unknown as tf.Tensor | tf.Tensor[];
 
 /**
  * (x - μ) / sqrt(var + eps) · γ + β over the last axis, biased variance as torch. The backward

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Activation } from './config.js';
-import { activation, layerNorm, linear, softmax, type ForwardContext, type LayerNorm, type Linear } from './layers.js';
+import { activation, ATTENTION_MATMUL, hasKernels, layerNorm, linear, runFused, softmax, type ForwardContext, type LayerNorm, type Linear } from './layers.js';
 
 export interface TransformerLayerWeights {
   query: Linear;
@@ -64,24 +64,64 @@ function splitHeads(x: tf.Tensor2D, b: number, s: number, heads: number): tf.Ten
   return tf.transpose(tf.reshape(x, [b, s, heads, -1]), [0, 2, 1, 3]);
 }
 
+/** Scores Q·Kᵀ `[B, h, S, S]` from the `[B·S, H]` projections, and `context(P)` = P·V merged back to `[B·S, H]`. */
+interface AttentionProducts {
+  scores: tf.Tensor4D;
+  context(probs: tf.Tensor4D): tf.Tensor2D;
+}
+
+/** With tfjs ops: heads split out by transposes (Kᵀ in one: a transposed batched matMul would transpose again on wasm). */
+function composedProducts(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, b: number, s: number, heads: number): AttentionProducts {
+  const kT = tf.transpose(tf.reshape(k, [b, s, heads, -1]), [0, 2, 3, 1]); // [B, h, hd, S]
+  return {
+    scores: tf.matMul(splitHeads(q, b, s, heads), kT) as tf.Tensor4D,
+    context: (probs) => tf.reshape(tf.transpose(tf.matMul(probs, splitHeads(v, b, s, heads)), [0, 2, 1, 3]), [b * s, -1]) as tf.Tensor2D,
+  };
+}
+
+/**
+ * On a backend with ATTENTION_MATMUL: every product (and gradient) reads and writes the heads of
+ * the `[B·S, H]` activations in place, so no transposes run in either direction.
+ */
+function headProducts(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, s: number, heads: number): AttentionProducts {
+  type Layout = { transposeA?: boolean; transposeB?: boolean; aHeads?: boolean; bHeads?: boolean; outHeads?: boolean };
+  const mm = (a: tf.Tensor, bt: tf.Tensor, o: Layout) =>
+    runFused(ATTENTION_MATMUL, { a, b: bt }, { heads, seq: s, transposeA: false, transposeB: false, aHeads: false, bHeads: false, outHeads: false, ...o }) as tf.Tensor;
+  const scores = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qq, kk, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([qq, kk]);
+    return {
+      value: mm(qq, kk, { aHeads: true, bHeads: true, transposeB: true }), // [B, h, S, S]
+      // dQ = dS·K, dK = dSᵀ·Q, each written into [B·S, H]
+      gradFunc: (dy: tf.Tensor, [qs, ks]: tf.Tensor[]) => [mm(dy, ks!, { bHeads: true, outHeads: true }), mm(dy, qs!, { transposeA: true, bHeads: true, outHeads: true })],
+    };
+  });
+  const context = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [p, vv, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([p, vv]);
+    return {
+      value: mm(p, vv, { bHeads: true, outHeads: true }), // [B·S, H]
+      // dP = dC·Vᵀ [B, h, S, S], dV = Pᵀ·dC [B·S, H]
+      gradFunc: (dy: tf.Tensor, [ps, vs]: tf.Tensor[]) => [mm(dy, vs!, { aHeads: true, bHeads: true, transposeB: true }), mm(ps!, dy, { transposeA: true, bHeads: true, outHeads: true })],
+    };
+  });
+  return { scores: scores(q, k) as tf.Tensor4D, context: (probs) => context(probs, v) as tf.Tensor2D };
+}
+
 function transformerLayer(x: tf.Tensor2D, maskBias: tf.Tensor4D | undefined, w: TransformerLayerWeights, spec: EncoderSpec, ctx: ForwardContext, b: number, s: number): LayerResult {
   const hidden = x.shape[1];
   const heads = spec.numHeads;
   // 1/√hd folded into the query weights: the same product, scaling [H, H] instead of [B·S, H] both ways.
   const scale = 1 / Math.sqrt(hidden / heads);
   const query = { weight: tf.mul(w.query.weight, scale), ...(w.query.bias ? { bias: tf.mul(w.query.bias, scale) } : {}) };
-  const q = splitHeads(linear(x, query), b, s, heads); // [B, h, S, hd]
-  // Kᵀ straight from the projection, one transpose: a transposed batched matMul would transpose again (wasm).
-  const kT = tf.transpose(tf.reshape(linear(x, w.key), [b, s, heads, -1]), [0, 2, 3, 1]); // [B, h, hd, S]
-  const v = splitHeads(linear(x, w.value), b, s, heads); // [B, h, S, hd]
-  const scores = tf.matMul(q, kT) as tf.Tensor4D; // [B, h, S, S], pre-mask
-  const probs = softmax(maskBias ? tf.add(scores, maskBias) : scores); // masked keys get exactly 0
-  const context = tf.matMul(ctx.dropout(probs, spec.attentionDropout), v); // [B, h, S, hd]
-  const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b * s, hidden]) as tf.Tensor2D; // [B·S, H]
+  const [q, k, v] = [linear(x, query), linear(x, w.key), linear(x, w.value)]; // [B·S, H] each
+  const { scores, context } = hasKernels(ATTENTION_MATMUL) ? headProducts(q, k, v, s, heads) : composedProducts(q, k, v, b, s, heads); // scores pre-mask
+  const probs = softmax((maskBias ? tf.add(scores, maskBias) : scores) as tf.Tensor4D); // masked keys get exactly 0
+  const merged = context(ctx.dropout(probs, spec.attentionDropout)); // [B·S, H]
   const attended = ctx.dropout(linear(merged, w.attentionOutput), spec.attentionOutputDropout);
   const a = layerNorm(tf.add(attended, x) as tf.Tensor2D, w.attentionLayerNorm); // [B·S, H]
   const ffn = ctx.dropout(linear(activation(spec.act, linear(a, w.ffnIn)), w.ffnOut), spec.ffnDropout);
-  return { hidden: layerNorm(tf.add(ffn, a) as tf.Tensor2D, w.outputLayerNorm), probs: probs as tf.Tensor4D, scores };
+  return { hidden: layerNorm(tf.add(ffn, a) as tf.Tensor2D, w.outputLayerNorm), probs, scores };
 }
 
 /**

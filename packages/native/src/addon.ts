@@ -19,6 +19,14 @@ export interface NativeAddon {
     m: number, n: number, k: number, transA: boolean, transB: boolean, bias: Float32Array | null,
   ): void;
   /**
+   * out (at outOffsets[i], row stride ldc) = op(a at aOffsets[i], row stride lda) · op(b at bOffsets[i], ldb),
+   * row-major; op(a): [m, k], op(b): [k, n]. Reads and writes sub-matrices (attention heads) in place.
+   */
+  gemmStrided(
+    a: Float32Array, aOffsets: Float64Array, lda: number, b: Float32Array, bOffsets: Float64Array, ldb: number,
+    out: Float32Array, outOffsets: Float64Array, ldc: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
+  ): void;
+  /**
    * out = a ∘ b (op: BINARY_OPS index) over a collapsed output `shape`; aStrides/bStrides give
    * each input's element stride per output dim, 0 where it broadcasts. Innermost stride is 0 or 1.
    */

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { FUSED_ADAMW, fusedAdamWKernel } from './adamw.js';
+import { ATTENTION_MATMUL, attentionMatMulKernel } from './attention.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import type { NativeKernel, NativeKernelArgs } from './kernel-util.js';
 import { elementwiseKernels } from './elementwise.js';
@@ -59,6 +60,7 @@ export function registerNativeBackend(): NativeRegistration {
   for (const kernel of nativeKernels) override(addon, kernel);
   // Kernels only this backend has (no cpu twin): callers check tf.getKernel before using them.
   tf.registerKernel({ kernelName: FUSED_ADAMW, backendName: NATIVE_BACKEND, kernelFunc: (args) => fusedAdamWKernel(addon, args as NativeKernelArgs) });
+  tf.registerKernel({ kernelName: ATTENTION_MATMUL, backendName: NATIVE_BACKEND, kernelFunc: (args) => attentionMatMulKernel(addon, args as NativeKernelArgs) });
   for (const { kernelName, run } of fusedKernels) tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc: (args) => run(addon, args as NativeKernelArgs) });
   return (registration = { ok: true, threads: addon.threads(), kernels: nativeKernels.map((k) => k.kernelName) });
 }

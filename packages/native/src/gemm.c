@@ -1,5 +1,7 @@
 /* Batched matrix product in OpenBLAS: out[i] = op(A[aOff[i]]) · op(B[bOff[i]]) (+ bias row).
- * The caller resolves batch broadcasting into per-batch element offsets. */
+ * The caller resolves batch broadcasting into per-batch element offsets. gemmStrided also takes
+ * each operand's row stride and the output's offsets, so attention reads and writes the heads
+ * of a [B·S, H] activation in place instead of transposing them out and back. */
 #include <cblas.h>
 #include <string.h>
 
@@ -13,21 +15,35 @@
 
 typedef struct {
   CBLAS_TRANSPOSE ta, tb;
-  size_t m, n, k, lda, ldb;
+  size_t m, n, k, lda, ldb, ldc;
   float beta;
   const float *a, *b;
-  const double *a_off, *b_off;
+  const double *a_off, *b_off, *out_off; /* out_off NULL: output i at i·m·n, packed */
   float *out;
 } gemm_ctx;
 
 static void gemm_range(void *arg, size_t begin, size_t end) {
   gemm_ctx *c = (gemm_ctx *)arg;
-  for (size_t i = begin; i < end; i++)
+  for (size_t i = begin; i < end; i++) {
+    size_t o = c->out_off ? (size_t)c->out_off[i] : i * c->m * c->n;
     cblas_sgemm(CblasRowMajor, c->ta, c->tb, (int)c->m, (int)c->n, (int)c->k, 1.0f, c->a + (size_t)c->a_off[i],
-                (int)c->lda, c->b + (size_t)c->b_off[i], (int)c->ldb, c->beta, c->out + i * c->m * c->n, (int)c->n);
+                (int)c->lda, c->b + (size_t)c->b_off[i], (int)c->ldb, c->beta, c->out + o, (int)c->ldc);
+  }
 }
 
 static size_t max1(size_t x) { return x ? x : 1; }
+
+/* Small products: our threads take whole matrices and OpenBLAS stays single-threaded meanwhile. */
+static void run_batch(gemm_ctx *c, size_t batch) {
+  if (batch > 1 && c->m * c->n * c->k < SPLIT_BATCH_BELOW && parallel_threads() > 1) {
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    parallel_for(batch, 1, gemm_range, c);
+    openblas_set_num_threads(blas_threads);
+  } else {
+    gemm_range(c, 0, batch);
+  }
+}
 
 /* gemm(a, aOff, b, bOff, out, m, n, k, transA, transB, bias | null) */
 napi_value gemm(napi_env env, napi_callback_info info) {
@@ -66,20 +82,49 @@ napi_value gemm(napi_env env, napi_callback_info info) {
 
   // Row-major: A is [m, k] (lda k) or, transposed, stored [k, m] (lda m); likewise B.
   gemm_ctx c = {trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
-                max1(trans_a ? m : k), max1(trans_b ? k : n), 0.0f, a, b, a_off, b_off, out};
+                max1(trans_a ? m : k), max1(trans_b ? k : n), max1(n), 0.0f, a, b, a_off, b_off, NULL, out};
   if (bias) {
     // Seed every output row with the bias and let sgemm accumulate onto it (beta = 1).
     for (size_t r = 0; r < batch * m; r++) memcpy(out + r * n, bias, n * sizeof(float));
     c.beta = 1.0f;
   }
   if (k == 0) return NULL;  // op(A)·op(B) is all zeros: out already holds 0 or the bias.
-  if (batch > 1 && m * n * k < SPLIT_BATCH_BELOW && parallel_threads() > 1) {
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    parallel_for(batch, 1, gemm_range, &c);
-    openblas_set_num_threads(blas_threads);
-  } else {
-    gemm_range(&c, 0, batch);
-  }
+  run_batch(&c, batch);
+  return NULL;
+}
+
+/* Every matrix of a batch (rows × cols, row stride ld, at each offset) lies inside len elements. */
+static bool fits(const double *off, size_t batch, size_t rows, size_t cols, size_t ld, size_t len) {
+  if (rows == 0 || cols == 0) return true;
+  if (ld < cols) return false;
+  for (size_t i = 0; i < batch; i++)
+    if (off[i] < 0 || (size_t)off[i] + (rows - 1) * ld + cols > len) return false;
+  return true;
+}
+
+/* gemmStrided(a, aOff, lda, b, bOff, ldb, out, outOff, ldc, m, n, k, transA, transB):
+ * out (at outOff[i], row stride ldc) = op(A at aOff[i], row stride lda) · op(B at bOff[i], ldb). */
+napi_value gemm_strided(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  if (!get_args(env, info, 14, argv)) return NULL;
+  size_t a_len, b_len, out_len, na, nb, no, lda, ldb, ldc, m, n, k;
+  bool trans_a, trans_b;
+  const float *a, *b;
+  const double *a_off, *b_off, *out_off;
+  float *out;
+  if (!(a = arg_f32(env, argv[0], &a_len, "a")) || !(a_off = arg_f64(env, argv[1], &na, "aOffsets")) ||
+      !arg_size(env, argv[2], &lda, "lda") || !(b = arg_f32(env, argv[3], &b_len, "b")) ||
+      !(b_off = arg_f64(env, argv[4], &nb, "bOffsets")) || !arg_size(env, argv[5], &ldb, "ldb") ||
+      !(out = arg_f32(env, argv[6], &out_len, "out")) || !(out_off = arg_f64(env, argv[7], &no, "outOffsets")) ||
+      !arg_size(env, argv[8], &ldc, "ldc") || !arg_size(env, argv[9], &m, "m") || !arg_size(env, argv[10], &n, "n") ||
+      !arg_size(env, argv[11], &k, "k") || !arg_bool(env, argv[12], &trans_a, "transA") || !arg_bool(env, argv[13], &trans_b, "transB"))
+    return NULL;
+  if (nb != na || no != na) return throw_range(env, "gemmStrided", "offset counts");
+  if (!fits(a_off, na, trans_a ? k : m, trans_a ? m : k, lda, a_len)) return throw_range(env, "gemmStrided", "a offsets/stride");
+  if (!fits(b_off, na, trans_b ? n : k, trans_b ? k : n, ldb, b_len)) return throw_range(env, "gemmStrided", "b offsets/stride");
+  if (!fits(out_off, na, m, n, ldc, out_len)) return throw_range(env, "gemmStrided", "out offsets/stride");
+  if (m == 0 || n == 0 || k == 0) return NULL; /* the caller's output starts zeroed */
+  gemm_ctx c = {trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, lda, ldb, ldc, 0.0f, a, b, a_off, b_off, out_off, out};
+  run_batch(&c, na);
   return NULL;
 }

@@ -1,4 +1,5 @@
 export { FUSED_ADAMW, fusedAdamW, type FusedAdamWAttrs } from './adamw.js';
+export { ATTENTION_MATMUL, type AttentionMatMulAttrs } from './attention.js';
 export { BINARY_OPS, UNARY_OPS, loadAddon, type AddonLoad, type NativeAddon } from './addon.js';
 export { NATIVE_BACKEND, nativeKernels, registerNativeBackend, type NativeRegistration } from './backend.js';
 export { broadcastPlan, type BroadcastPlan } from './elementwise.js';

@@ -6,6 +6,7 @@
 #include <node_api.h>
 
 napi_value gemm(napi_env env, napi_callback_info info);
+napi_value gemm_strided(napi_env env, napi_callback_info info);
 napi_value binary(napi_env env, napi_callback_info info);
 napi_value unary(napi_env env, napi_callback_info info);
 napi_value reduce(napi_env env, napi_callback_info info);
