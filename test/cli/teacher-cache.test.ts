@@ -106,9 +106,9 @@ describe('top-k teacher logits', () => {
     forward: () => ({ logits: tf.tensor2d(rows) }),
   };
 
-  it('keeps the top-k probabilities exactly and the KD loss within r · (ln(V − k) + tail spread of ln q) at T = 1', () => {
+  it('keeps the top-k probabilities exactly and the KD loss within r · (ln(V − k) + tail spread of ln q) at T = 1', async () => {
     const dir = join(tmp, 'topk');
-    const { manifest, data } = computeTeacherShard(fixed, [batch()], { rows: rows.length, modelShape: fixed.modelShape! }, { shard: { index: 0, count: 1 }, topK: K });
+    const { manifest, data } = await computeTeacherShard(fixed, [batch()], { rows: rows.length, modelShape: fixed.modelShape! }, { shard: { index: 0, count: 1 }, topK: K });
     mkdirSync(dir);
     writeFileSync(join(dir, 'shard-00000-of-00001.bin'), new Uint8Array(data.buffer));
     writeFileSync(join(dir, 'shard-00000-of-00001.json'), JSON.stringify(manifest));

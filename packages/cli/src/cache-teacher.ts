@@ -86,7 +86,7 @@ export function registerCacheTeacher(program: Command): void {
       }
     }
     console.error(`[distillery] cache-teacher: shard ${shard.index}/${shard.count}, rows ${start}..${end - 1} of ${examples.length}${topK !== undefined ? `, top-${topK} logits` : ''}`);
-    const { manifest, data } = computeTeacherShard(teacher, batches(), { rows: examples.length, modelShape: probeShape(teacher) }, { shard, hiddenStates, attentions, ...(topK !== undefined && { topK }) });
+    const { manifest, data } = await computeTeacherShard(teacher, batches(), { rows: examples.length, modelShape: probeShape(teacher) }, { shard, hiddenStates, attentions, ...(topK !== undefined && { topK }) });
     teacher.dispose();
     const base = join(out, shardFileBase(shard));
     // The .bin first: a shard counts once its manifest exists.

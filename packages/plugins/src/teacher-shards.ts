@@ -13,6 +13,7 @@
  * `|KL(p‖q) − KL(p̃‖q)| ≤ r · (ln(V − k) + max_tail ln q − min_tail ln q)` for any student `q`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { hostValues } from '@distillery/models';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,9 +75,10 @@ export function shardFileBase(shard: ShardSpec): string {
 /** A key per batch row: its real token ids and token types (absent types count as zeros). */
 export function rowKeys(batch: DistillBatch): { keys: string[]; lengths: number[] } {
   const [b, s] = batch.inputIds.shape;
-  const ids = batch.inputIds.dataSync();
-  const mask = batch.attentionMask?.dataSync();
-  const types = batch.tokenTypeIds?.dataSync();
+  // Host copies of the batch (never a synchronous read of a device tensor).
+  const ids = hostValues(batch.inputIds, 'rowKeys');
+  const mask = batch.attentionMask && hostValues(batch.attentionMask, 'rowKeys');
+  const types = batch.tokenTypeIds && hostValues(batch.tokenTypeIds, 'rowKeys');
   const keys: string[] = [];
   const lengths: number[] = [];
   for (let row = 0; row < b; row++) {
@@ -98,14 +100,11 @@ function rowLogitsShape(perRow: readonly number[], length: number): number[] {
 
 /**
  * `[P, V]` logits → per position the k largest values, their indices and the log-normaliser
- * (`logsumexp`), flattened as `[values(k), indices(k), logZ]` per position.
+ * (`logsumexp`), as `[P, 2k + 1]`: `[values(k), indices(k), logZ]` per position.
  */
-function topKRows(logits: tf.Tensor2D, k: number): Float32Array {
-  return tf.tidy(() => {
-    const { values, indices } = tf.topk(logits, k);
-    const logZ = tf.logSumExp(logits, -1, true);
-    return tf.concat([values, tf.cast(indices, 'float32'), logZ], 1).dataSync() as Float32Array;
-  });
+function topKRows(logits: tf.Tensor2D, k: number): tf.Tensor2D {
+  const { values, indices } = tf.topk(logits, k);
+  return tf.concat([values, tf.cast(indices, 'float32'), tf.logSumExp(logits, -1, true)], 1) as tf.Tensor2D;
 }
 
 /**
@@ -120,7 +119,7 @@ export function expandTopK(packed: Float32Array, positions: number, k: number, c
     let kept = 0;
     for (let j = 0; j < k; j++) kept += Math.exp(packed[at + j]! - logZ);
     const rest = Math.max(1 - kept, 1e-30);
-    out.fill(classes > k ? Math.log(rest / (classes - k)) + logZ : -Infinity, p * classes, (p + 1) * classes);
+    out.fill(Math.log(rest / (classes - k)) + logZ, p * classes, (p + 1) * classes);
     for (let j = 0; j < k; j++) out[p * classes + packed[at + k + j]!] = packed[at + j]!;
   }
   return out;
@@ -141,12 +140,12 @@ function rowFloats(m: Pick<ShardManifest, 'logitsShape' | 'topK' | 'hiddenStates
  * Run the teacher (eval mode) over `batches` (already collated rows of this shard, in order) and
  * pack each row's outputs. Returns the manifest and the floats of the shard's .bin.
  */
-export function computeTeacherShard(
+export async function computeTeacherShard(
   teacher: DistillModel,
   batches: Iterable<DistillBatch>,
   info: { rows: number; modelShape: ModelShape },
   options: TeacherShardOptions,
-): { manifest: ShardManifest; data: Float32Array } {
+): Promise<{ manifest: ShardManifest; data: Float32Array }> {
   const chunks: Float32Array[] = [];
   const entries: ShardEntry[] = [];
   let offset = 0;
@@ -155,30 +154,32 @@ export function computeTeacherShard(
   const flags = { training: false, outputHiddenStates: options.hiddenStates ?? false, outputAttentions: options.attentions ?? false };
   for (const batch of batches) {
     const { keys, lengths } = rowKeys(batch);
-    const out = teacher.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds }, flags);
-    try {
-      const s = batch.inputIds.shape[1];
+    const s = batch.inputIds.shape[1];
+    // Per row, its pieces at its own length: logits (or top-k rows), then each layer's hidden states and attentions.
+    const pieces = tf.tidy(() => {
+      const out = teacher.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds }, flags);
       logitsShape ??= out.logits.shape.length === 3 ? [s, out.logits.shape[2]!] : out.logits.shape.slice(1);
       const classes = logitsShape.at(-1)!;
       if (topK !== null && topK >= classes) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `top-k ${topK} keeps every one of the teacher's ${classes} classes; pass a smaller k, or none to keep full logits.`);
-      keys.forEach((key, row) => {
-        const length = lengths[row]!;
-        const parts = tf.tidy(() => {
-          const cut: Float32Array[] = [];
-          let logits = out.logits.slice(row, 1);
-          if (out.logits.shape.length === 3) logits = logits.slice([0, 0, 0], [1, length, classes]);
-          cut.push(topK === null ? (logits.dataSync() as Float32Array) : topKRows(logits.reshape([-1, classes]) as tf.Tensor2D, topK));
-          if (options.hiddenStates) for (const h of out.hiddenStates!) cut.push(h.slice([row, 0, 0], [1, length, -1]).dataSync() as Float32Array);
-          if (options.attentions) for (const a of out.attentions!) cut.push(a.slice([row, 0, 0, 0], [1, -1, length, length]).dataSync() as Float32Array);
-          return cut;
-        });
-        const values = concat(parts);
-        entries.push({ key, offset, length });
+      return lengths.map((length, row) => {
+        let logits = out.logits.slice(row, 1);
+        if (out.logits.shape.length === 3) logits = logits.slice([0, 0, 0], [1, length, classes]);
+        return [
+          topK === null ? logits : topKRows(logits.reshape([-1, classes]) as tf.Tensor2D, topK),
+          ...(options.hiddenStates ? out.hiddenStates!.map((h) => h.slice([row, 0, 0], [1, length, -1])) : []),
+          ...(options.attentions ? out.attentions!.map((a) => a.slice([row, 0, 0, 0], [1, -1, length, length])) : []),
+        ];
+      });
+    });
+    try {
+      for (const [row, parts] of pieces.entries()) {
+        const values = concat((await Promise.all(parts.map((t) => t.data()))) as Float32Array[]);
+        entries.push({ key: keys[row]!, offset, length: lengths[row]! });
         chunks.push(values);
         offset += values.length;
-      });
+      }
     } finally {
-      tf.dispose([out.logits, ...(out.hiddenStates ?? []), ...(out.attentions ?? []), ...(out.attentionScores ?? [])] as tf.Tensor[]);
+      tf.dispose(pieces.flat());
     }
   }
   if (logitsShape === undefined) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `shard ${options.shard.index}/${options.shard.count} owns no rows (the data has ${info.rows}); use fewer shards.`);
@@ -258,7 +259,7 @@ export class CachedTeacher implements DistillModel {
     const { numLayers, hiddenSize: h, numHeads } = m.modelShape;
     const found = keys.map((key, row) => {
       const e = this.rows.get(key);
-      if (e === undefined || e.length !== lengths[row]) throw new DistilleryPluginsError('CACHE_MISS', `teacher cache ${this.dir} has no outputs for a batch row of ${lengths[row]} tokens (ids ${Array.from(inputs.inputIds.dataSync().subarray(row * s, row * s + Math.min(8, s))).join(' ')} ...); run cache-teacher on this data file with the same tokenizer and maxLength.`);
+      if (e === undefined || e.length !== lengths[row]) throw new DistilleryPluginsError('CACHE_MISS', `teacher cache ${this.dir} has no outputs for a batch row of ${lengths[row]} tokens (ids ${Array.from(hostValues(inputs.inputIds, 'rowKeys').subarray(row * s, row * s + Math.min(8, s))).join(' ')} ...); run cache-teacher on this data file with the same tokenizer and maxLength.`);
       return e;
     });
     const tokenLevel = m.logitsShape.length === 2;
