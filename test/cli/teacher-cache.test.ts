@@ -36,7 +36,7 @@ beforeAll(async () => {
   teacher.dispose();
   writeFileSync(config, JSON.stringify({
     teacher: 'teacher', student: bertConfig(16, 1), tokenizer: 'tok',
-    data: { train: 'train.jsonl', maxLength: 16 },
+    data: { train: 'train.jsonl', eval: 'eval.jsonl', maxLength: 16 },
     plugins: [{ type: 'logitKd', temperature: 2, alpha: 0.5 }, { type: 'hiddenState', weight: 0.1, maskPadding: true }],
     training: { outputDir: 'unused', maxSteps: 12, perDeviceTrainBatchSize: 8, learningRate: 0.01, loggingSteps: 1, saveSteps: 12, reportTo: [], disableTqdm: true },
   }));
@@ -46,9 +46,9 @@ describe('cache-teacher and distill --teacher-cache', () => {
   it('2 shards of full logits + hidden states give the live teacher\'s per-step losses (<= 1e-6)', async () => {
     const cache = join(tmp, 'cache');
     for (const shard of ['0/2', '1/2']) {
-      const r = await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--max-length', '16', '--out', cache, '--shard', shard, '--batch-size', '16', '--hidden-states');
+      const r = await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--eval-file', task.eval, '--max-length', '16', '--out', cache, '--shard', shard, '--batch-size', '16', '--hidden-states');
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^cache-teacher: 48 rows → /);
+      expect(r.stdout).toMatch(/^cache-teacher: 72 rows → /); // (96 train + 48 eval) / 2
     }
     const live = await cli('distill', '--config', config, '--output-dir', join(tmp, 'live'));
     expect(live.code, live.stderr).toBe(0);
@@ -64,6 +64,17 @@ describe('cache-teacher and distill --teacher-cache', () => {
         expect(Math.abs(b[i]![key]! - entry[key]!), `step ${entry.step} ${key}`).toBeLessThanOrEqual(1e-6);
       }
     }
+    // The evaluation after training reads the cached eval rows.
+    const evalLoss = (dir: string): number => (JSON.parse(readFileSync(join(tmp, dir, 'train_results.json'), 'utf8')) as { eval_loss: number }).eval_loss;
+    expect(Math.abs(evalLoss('cached') - evalLoss('live'))).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('a cache without the eval rows is refused before training, naming data.eval and the row', async () => {
+    const trainOnly = join(tmp, 'train-only');
+    expect((await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--max-length', '16', '--out', trainOnly, '--hidden-states')).code).toBe(0);
+    const r = await cli('distill', '--config', config, '--output-dir', join(tmp, 'never'), '--teacher-cache', trainOnly);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').at(-1)).toBe(`error [CONFIG_INVALID]: ${config}: data.eval row 1 has no outputs in teacher cache ${trainOnly}; run cache-teacher on this file (--eval-file) with the same tokenizer and maxLength.`);
   });
 
   it('a missing shard, or --shard auto outside an Indexed Job, fails with one line saying what to run', async () => {

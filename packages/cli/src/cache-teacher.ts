@@ -20,6 +20,7 @@ const FLAGS: readonly OverrideFlag[] = [
   { flag: 'teacher', path: 'teacher', description: 'trained teacher folder or hub id' },
   { flag: 'tokenizer', path: 'tokenizer', description: 'tokenizer folder or hub id (default: the teacher\'s own); the distill run must use the same' },
   { flag: 'data', path: 'data.train', description: '.jsonl/.json rows {text} or {inputIds}: the distill run\'s training file' },
+  { flag: 'eval-file', path: 'data.eval', description: 'the distill run\'s eval file, cached too (its evaluation runs the teacher on those rows)' },
   { flag: 'max-length', path: 'data.maxLength', description: 'tokens per example, as in the distill run' },
   { flag: 'out', path: 'out', description: 'folder of the shards (every shard job writes into the same one)' },
   { flag: 'top-k', path: 'topK', description: 'keep only the k largest logits per position plus the rest\'s mass (for vocabulary-sized logits)' },
@@ -72,7 +73,9 @@ export function registerCacheTeacher(program: Command): void {
 
     const teacher = await loadClassifier(teacherSource, { seed: 0 });
     const tokenizer = await loadTokenizer(common.tokenizer, teacherSource);
-    const examples = readDataFiles(f, common.data, { teacher }, tokenizer).train!.examples as Example[];
+    const files = readDataFiles(f, common.data, { teacher }, tokenizer);
+    // Shards slice the train rows followed by the eval rows.
+    const examples = [...files.train!.examples, ...(files.eval?.examples ?? [])] as Example[];
     const { start, end } = shardRange(examples.length, shard);
     const collator = new DataCollatorWithPadding();
     function* batches(): Generator<DistillBatch> {

@@ -93,6 +93,10 @@ export function registerDistill(program: Command): void {
     const teacherLabels = cached ? (cached.config as { numLabels?: number }).numLabels : teachers[0]!.config.numLabels;
     const student = await loadClassifier(config.student, { seed: args.seed, ...optionalNumLabels(config.numLabels ?? teacherLabels) });
     const data = readDataFiles(f, config.data, { student, ...Object.fromEntries(teachers.map((t, i) => [roles[i]!, t])) }, tokenizer);
+    for (const [field, file] of [['data.train', data.train], ['data.eval', data.eval]] as const) {
+      const row = cached && file ? file.examples.findIndex((e) => !cached.has(e)) : -1;
+      if (row >= 0) f.fail(field, `row ${row + 1} has no outputs in teacher cache ${cached!.dir}; run cache-teacher on this file (${field === 'data.eval' ? '--eval-file' : '--data'}) with the same tokenizer and maxLength.`);
+    }
 
     const trainer = new DistillationTrainer({
       model: student, teacher: cached ?? teachers, plugins: config.plugins, args,

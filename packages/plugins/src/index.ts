@@ -39,7 +39,7 @@ export { TinyBertPlugin } from './plugins/tinybert.js';
 export type { TinyBertPluginOptions, TinyBertStage } from './plugins/tinybert.js';
 export { TeacherCache } from './teacher-cache.js';
 export type { TeacherCacheOptions } from './teacher-cache.js';
-export { CachedTeacher, TEACHER_CACHE_FORMAT, computeTeacherShard, expandTopK, rowKeys, shardFileBase, shardRange } from './teacher-shards.js';
+export { CachedTeacher, TEACHER_CACHE_FORMAT, computeTeacherShard, expandTopK, rowKey, rowKeys, shardFileBase, shardRange } from './teacher-shards.js';
 export type { ShardManifest, ShardSpec, TeacherShardOptions } from './teacher-shards.js';
 export { checkVocab } from './vocab.js';
 export { checkLabels } from './labels.js';

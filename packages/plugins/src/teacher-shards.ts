@@ -72,7 +72,12 @@ export function shardFileBase(shard: ShardSpec): string {
   return `shard-${String(shard.index).padStart(5, '0')}-of-${String(shard.count).padStart(5, '0')}`;
 }
 
-/** A key per batch row: its real token ids and token types (absent types count as zeros). */
+/** The key of one row: its real token ids and token types (absent types count as zeros). */
+export function rowKey(inputIds: ArrayLike<number>, tokenTypeIds?: ArrayLike<number>): string {
+  return createHash('sha256').update(Int32Array.from(inputIds)).update('|').update(tokenTypeIds ? Int32Array.from(tokenTypeIds) : new Int32Array(inputIds.length)).digest('hex');
+}
+
+/** A key per batch row (see rowKey), and the row's real length (its attention mask's sum). */
 export function rowKeys(batch: DistillBatch): { keys: string[]; lengths: number[] } {
   const [b, s] = batch.inputIds.shape;
   // Host copies of the batch (never a synchronous read of a device tensor).
@@ -82,10 +87,8 @@ export function rowKeys(batch: DistillBatch): { keys: string[]; lengths: number[
   const keys: string[] = [];
   const lengths: number[] = [];
   for (let row = 0; row < b; row++) {
-    let length = s;
-    if (mask) length = Array.from(mask.subarray(row * s, row * s + s)).reduce((a, v) => a + Number(v), 0);
-    const slice = (t: tf.TypedArray | undefined): Int32Array => (t ? Int32Array.from(t.subarray(row * s, row * s + length)) : new Int32Array(length));
-    keys.push(createHash('sha256').update(slice(ids)).update('|').update(slice(types)).digest('hex'));
+    const length = mask ? Array.from(mask.subarray(row * s, row * s + s)).reduce((a, v) => a + Number(v), 0) : s;
+    keys.push(rowKey(ids.subarray(row * s, row * s + length), types?.subarray(row * s, row * s + length)));
     lengths.push(length);
   }
   return { keys, lengths };
@@ -239,6 +242,11 @@ export class CachedTeacher implements DistillModel {
     const missing = Array.from({ length: first.shards }, (_, i) => i).filter((i) => !present.has(i));
     if (missing.length > 0) fail(`shard(s) ${missing.join(', ')} of ${first.shards} are missing; run cache-teacher --shard i/${first.shards} for them.`);
     return new CachedTeacher(dir, shards);
+  }
+
+  /** Whether the cache holds this row (to check a data file before training). */
+  has(example: { inputIds: ArrayLike<number>; tokenTypeIds?: ArrayLike<number> }): boolean {
+    return this.rows.has(rowKey(example.inputIds, example.tokenTypeIds));
   }
 
   get topK(): number | null {
