@@ -5,7 +5,7 @@
  * default, so the native backend can only come from the prebuilt addon in the tarball.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,18 @@ describe('installed from the packed tarballs with npm, outside the workspace', (
     expect(existsSync(join(scratch, 'node_modules/@distillery/native/build'))).toBe(false);
     if (hasOpenBlas) expect(summary['backend']).toBe('native');
     else expect(out).toMatch(/backend=wasm .*libopenblas/);
+  });
+
+  it('says in the one backend line why native is not used when the OpenBLAS runtime cannot load', () => {
+    // A stand-in libopenblas.so.0 first on the library path: the prebuilt addon finds it unloadable.
+    const libs = join(scratch, 'broken-openblas');
+    mkdirSync(libs);
+    writeFileSync(join(libs, 'libopenblas.so.0'), '');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', "import { initBackend } from '@distillery/backends'; await initBackend();"], { cwd: scratch, env: { ...process.env, LD_LIBRARY_PATH: libs }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = `${r.stdout}${r.stderr}`.trim().split('\n');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\[distillery\] backend=wasm .*native addon .* needs the OpenBLAS runtime \(Debian: apt-get install -y libopenblas0\)/);
   });
 
   it('runs `npx distillery distill` from the installed bin on a tiny config', () => {
