@@ -104,5 +104,13 @@ describe('installed from the packed tarballs with npm, outside the workspace', (
     const { status, out } = step('npx distillery distill');
     expect(status, out).toBe(0);
     expect(existsSync(join(scratch, 'runs/cli-student/config.json')), out).toBe(true);
+    const help = spawnSync('npx', ['distillery', '--help'], { cwd: scratch, encoding: 'utf8' });
+    expect(help.stdout).toMatch(/^Usage: distillery /);
+    expect(help.stdout).toMatch(/^\s+distill \[options\]/m);
+    // The demo ships with the repository only: one line saying so, no stack trace.
+    const demo = spawnSync('npx', ['distillery', 'demo'], { cwd: scratch, encoding: 'utf8' });
+    expect(demo.status).toBe(1);
+    expect(demo.stderr.trim().split('\n').filter((l) => l.startsWith('error ['))).toEqual([expect.stringMatching(/^error \[CLI_USAGE\]: the demo ships with the distillery repository/)]);
+    expect(demo.stderr).not.toMatch(/\n\s+at /);
   });
 });
