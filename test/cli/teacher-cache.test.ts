@@ -117,33 +117,41 @@ describe('top-k teacher logits', () => {
     forward: () => ({ logits: tf.tensor2d(rows) }),
   };
 
-  it('keeps the top-k probabilities exactly and the KD loss within r · (ln(V − k) + tail spread of ln q) at T = 1', async () => {
+  /** Binary entropy (nats). */
+  const h = (x: number): number => (x <= 0 ? 0 : -x * Math.log(x) - (1 - x) * Math.log(1 - x));
+
+  it('keeps the top-k probabilities exactly at T = 1, and the KD loss within T² · mean(r̃_T · (ln(V − 1) + spread of ln q_T) + h(r̃_T)) for T >= 1', async () => {
     const dir = join(tmp, 'topk');
     const { manifest, data } = await computeTeacherShard(fixed, [batch()], { rows: rows.length, modelShape: fixed.modelShape! }, { shard: { index: 0, count: 1 }, topK: K });
     mkdirSync(dir);
     writeFileSync(join(dir, 'shard-00000-of-00001.bin'), new Uint8Array(data.buffer));
     writeFileSync(join(dir, 'shard-00000-of-00001.json'), JSON.stringify(manifest));
+    const student = rows.map(() => Array.from({ length: CLASSES }, () => 4 * rng.next() - 2));
     tf.tidy(() => {
-      const b = batch();
-      const reconstructed = CachedTeacher.open(dir).forward(b, { training: false }).logits as tf.Tensor2D;
+      const reconstructed = CachedTeacher.open(dir).forward(batch(), { training: false }).logits as tf.Tensor2D;
       const exact = tf.tensor2d(rows);
-      const student = tf.tensor2d(rows.map(() => Array.from({ length: CLASSES }, () => 4 * rng.next() - 2)));
+      const q = tf.tensor2d(student);
+      const tops = rows.map((row) => new Set([...row.keys()].sort((x, y) => row[y]! - row[x]!).slice(0, K)));
+      const pTilde1 = tf.softmax(reconstructed).arraySync() as number[][];
+      const p1 = tf.softmax(exact).arraySync() as number[][];
+      p1.forEach((row, i) => tops[i]!.forEach((j) => expect(Math.abs(pTilde1[i]![j]! - row[j]!)).toBeLessThan(1e-6)));
 
-      const p = tf.softmax(exact).arraySync() as number[][];
-      const pTilde = tf.softmax(reconstructed).arraySync() as number[][];
-      const logQ = tf.logSoftmax(student).arraySync() as number[][];
-      let bound = 0;
-      p.forEach((row, i) => {
-        const top = new Set([...row.keys()].sort((x, y) => row[y]! - row[x]!).slice(0, K));
-        for (const j of top) expect(Math.abs(pTilde[i]![j]! - row[j]!)).toBeLessThan(1e-6);
-        const tail = [...row.keys()].filter((j) => !top.has(j));
-        const r = tail.reduce((s, j) => s + row[j]!, 0);
-        const tailLogQ = tail.map((j) => logQ[i]![j]!);
-        bound += (r * (Math.log(CLASSES - K) + Math.max(...tailLogQ) - Math.min(...tailLogQ))) / rows.length;
-      });
-      const delta = Math.abs(softTargetKlLoss(student, reconstructed, 1).arraySync() - softTargetKlLoss(student, exact, 1).arraySync());
-      expect(delta).toBeGreaterThan(0);
-      expect(delta).toBeLessThanOrEqual(bound + 1e-6);
+      for (const T of [1, 2, 4]) {
+        const p = tf.softmax(tf.div(exact, T)).arraySync() as number[][];
+        const pTilde = tf.softmax(tf.div(reconstructed, T)).arraySync() as number[][];
+        const logQ = tf.logSoftmax(tf.div(q, T)).arraySync() as number[][];
+        let bound = 0;
+        pTilde.forEach((row, i) => {
+          const tail = (dist: number[]): number => dist.reduce((s, v, j) => s + (tops[i]!.has(j) ? 0 : v), 0);
+          const rTilde = tail(row);
+          // The lemma behind the bound: an even tail has the most mass at T >= 1.
+          expect(tail(p[i]!)).toBeLessThanOrEqual(rTilde + 1e-6);
+          bound += (T * T * (rTilde * (Math.log(CLASSES - 1) + Math.max(...logQ[i]!) - Math.min(...logQ[i]!)) + h(Math.min(rTilde, 0.5)))) / rows.length;
+        });
+        const delta = Math.abs(softTargetKlLoss(q, reconstructed, T).arraySync() - softTargetKlLoss(q, exact, T).arraySync());
+        expect(delta, `T=${T}`).toBeGreaterThan(0);
+        expect(delta, `T=${T}`).toBeLessThanOrEqual(bound + 1e-5);
+      }
     });
   });
 });

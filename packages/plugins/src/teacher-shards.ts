@@ -7,10 +7,11 @@
  * batch from the cache (padding each row back to the batch's length), so the teacher is never
  * loaded. Rows are found by content (their token ids and token types), not by position.
  *
- * Top-k bound (documented in README, checked in test/plugins/teacher-shards.test.ts): with `r` the
- * teacher probability mass outside the top k at T = 1 and `V` the classes, the reconstruction keeps
- * the top-k probabilities exactly and spreads `r` evenly over the other `V − k`; per row,
- * `|KL(p‖q) − KL(p̃‖q)| ≤ r · (ln(V − k) + max_tail ln q − min_tail ln q)` for any student `q`.
+ * Top-k bound (README "Long runs"; test/cli/teacher-cache.test.ts): the reconstruction keeps the
+ * top-k logits and spreads the rest of the T = 1 mass evenly over the other `V − k` classes. For
+ * T >= 1 an even tail has the most mass (Jensen), so the true and rebuilt distributions differ by
+ * at most `r̃_T` in total variation (`r̃_T`: the rebuilt tail mass at T), and per row
+ * `|KL(p‖q) − KL(p̃‖q)| ≤ r̃_T · (ln(V − 1) + max ln q − min ln q) + h(min(r̃_T, ½))`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { hostValues } from '@distillery/models';
