@@ -11,24 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BertForSequenceClassification } from '@distillery/models';
 import { DistillationTrainer, LogitKdPlugin } from '@distillery/plugins';
-import { Rng, Trainer, accuracy, argmaxPredictions, initBackend, type Example, type TrainingArgumentsInit } from '@distillery/trainer';
-import { DISTILL_DIR } from './helpers.js';
+import { Trainer, accuracy, argmaxPredictions, initBackend, type Example, type TrainingArgumentsInit } from '@distillery/trainer';
+import { DISTILL_DIR, keywordTask as task } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'distill-benefit-'));
 // The fastest backend available: this test trains three models.
 beforeAll(async () => { await initBackend({ log: false }); });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Label 1 iff one of a few "keyword" tokens occurs; about half the rows have one. */
-function task(n: number, seed: number): Example[] {
-  const rng = new Rng(seed);
-  const keywords = [7, 8, 9];
-  return Array.from({ length: n }, () => {
-    const body = Array.from({ length: 6 + Math.floor(rng.next() * 6) }, () => 10 + Math.floor(rng.next() * 89));
-    if (rng.next() < 0.5) body[Math.floor(rng.next() * body.length)] = keywords[Math.floor(rng.next() * keywords.length)]!;
-    return { inputIds: [2, ...body, 3], label: body.some((t) => keywords.includes(t)) ? 1 : 0 };
-  });
-}
 
 const args = (name: string, epochs: number, lr: number): TrainingArgumentsInit => ({
   outputDir: join(tmp, name), numTrainEpochs: epochs, perDeviceTrainBatchSize: 16, learningRate: lr, loggingSteps: 1000, saveStrategy: 'no', disableTqdm: true, reportTo: [], seed: 11,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { BertForSequenceClassification, readSafetensors } from '@distillery/models';
 import { LinearProjection, type DistillBatch } from '@distillery/plugins';
 import { expect } from 'vitest';
+import { Rng, type Example } from '@distillery/trainer';
 
 export const DISTILL_DIR = new URL('../fixtures/parity/distill_losses/', import.meta.url).pathname;
 
@@ -94,4 +95,15 @@ export function expectClose(actual: ArrayLike<number> | number, expected: Nested
     if (!(excess <= worst)) { worst = excess; at = i; }
   }
   expect(worst, `${what}: element ${at} actual ${a[at]} expected ${e[at]}`).toBeLessThanOrEqual(0);
+}
+
+/** Token-detection sequences over the fixtures' vocab: label 1 iff one of a few "keyword" tokens occurs (about half the rows). */
+export function keywordTask(n: number, seed: number): Example[] {
+  const rng = new Rng(seed);
+  const keywords = [7, 8, 9];
+  return Array.from({ length: n }, () => {
+    const body = Array.from({ length: 6 + Math.floor(rng.next() * 6) }, () => 10 + Math.floor(rng.next() * 89));
+    if (rng.next() < 0.5) body[Math.floor(rng.next() * body.length)] = keywords[Math.floor(rng.next() * keywords.length)]!;
+    return { inputIds: [2, ...body, 3], label: body.some((t) => keywords.includes(t)) ? 1 : 0 };
+  });
 }

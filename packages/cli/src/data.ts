@@ -9,7 +9,8 @@ import type { AutoTokenizer } from '@distillery/models';
 import type { Example } from '@distillery/trainer';
 import { DistilleryCliError } from './errors.js';
 import { DEFAULT_MAX_LENGTH, type ConfigFields, type DataConfig } from './config.js';
-import { tokenLimits, type Classifier, type TokenLimits } from './models.js';
+import type { OnnxTeacher } from '@distillery/onnx';
+import { limitsConfig, tokenLimits, type Classifier, type TokenLimits } from './models.js';
 import { readTextFile } from './text-file.js';
 
 export interface ReadExamplesOptions {
@@ -152,8 +153,11 @@ function tokenize(textRows: readonly TextRow[], examples: Example[], options: Re
  * The train / eval files of a `data` section, checked against every model that will read them
  * (`models` by role, the trained one first: its head sets the labels), before any training step.
  */
-export function readDataFiles(f: ConfigFields, data: DataConfig, models: Record<string, Classifier>, tokenizer: AutoTokenizer | undefined): { train?: ExamplesFile; eval?: ExamplesFile } {
-  const limits = Object.entries(models).map(([role, m]) => tokenLimits(role, m.config));
+export function readDataFiles(f: ConfigFields, data: DataConfig, models: Record<string, Classifier | OnnxTeacher>, tokenizer: AutoTokenizer | undefined): { train?: ExamplesFile; eval?: ExamplesFile } {
+  const limits = Object.entries(models).flatMap(([role, m]) => {
+    const config = limitsConfig(m);
+    return config ? [tokenLimits(role, config)] : [];
+  });
   const shortest = limits.reduce((a, b) => (b.positions < a.positions ? b : a));
   if (data.maxLength !== undefined && data.maxLength > shortest.positions) f.fail('data.maxLength', `is ${data.maxLength} but the ${shortest.role} has positions for ${shortest.positions} tokens; lower it to at most ${shortest.positions}.`);
   const options = { ...(tokenizer && { tokenizer }), maxLength: data.maxLength ?? Math.min(DEFAULT_MAX_LENGTH, shortest.positions), numLabels: Object.values(models)[0]!.config.numLabels, limits };

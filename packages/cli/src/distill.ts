@@ -11,7 +11,7 @@ import { CachedTeacher, DistillationTrainer, type LossPlugin } from '@distillery
 import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, checkRunOutputs, configSource, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
 import { readDataFiles } from './data.js';
 import { writeFileAtomic } from './output-path.js';
-import { classificationMetrics, formatMetrics, loadClassifier, loadTokenizer, savePretrainedFolder } from './models.js';
+import { classificationMetrics, formatMetrics, loadClassifier, loadTeacher, loadTokenizer, savePretrainedFolder } from './models.js';
 import { PLUGIN_TYPES, parsePlugins } from './plugin-config.js';
 import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 
@@ -27,7 +27,7 @@ export interface DistillConfig extends CommonConfig {
 }
 
 const FLAGS: readonly OverrideFlag[] = [
-  { flag: 'teacher', path: 'teacher', description: 'trained teacher folder or hub id' },
+  { flag: 'teacher', path: 'teacher', description: 'trained teacher folder (safetensors, or an ONNX export: onnx/model.onnx) or hub id' },
   { flag: 'teacher-cache', path: 'teacherCache', description: 'folder of cache-teacher shards: train from them without loading the teacher' },
   { flag: 'student', path: 'student', description: 'student folder or hub id (a config.json object in the file starts from scratch)' },
   ...DATA_FLAGS,
@@ -88,7 +88,7 @@ export function registerDistill(program: Command): void {
     const checkpoint = resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     // With a cache the teacher is never loaded: its outputs (and config) come from the shards.
     const cached = config.teacherCache === undefined ? undefined : CachedTeacher.open(config.teacherCache);
-    const teachers = cached ? [] : await Promise.all(config.teachers.map((t) => loadClassifier(t, { seed: args.seed })));
+    const teachers = cached ? [] : await Promise.all(config.teachers.map((t) => loadTeacher(t, { seed: args.seed })));
     const tokenizer = await loadTokenizer(config.tokenizer, config.teachers[0] ?? config.student);
     const teacherLabels = cached ? (cached.config as { numLabels?: number }).numLabels : teachers[0]!.config.numLabels;
     const student = await loadClassifier(config.student, { seed: args.seed, ...optionalNumLabels(config.numLabels ?? teacherLabels) });
@@ -116,7 +116,7 @@ export function registerDistill(program: Command): void {
     await savePretrainedFolder(student, tokenizer, args.outputDir);
     writeFileAtomic(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
     config.plugins.forEach((p) => p.dispose?.());
-    [student, ...teachers].forEach((m) => m.dispose());
+    await Promise.all([student, ...teachers].map((m) => m.dispose()));
     console.log(`distill: ${result.globalStep} steps, saved the student to ${args.outputDir}\n${formatMetrics(metrics)}`);
   });
 }

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { AutoModelForSequenceClassification, AutoTokenizer, withOverrides, type ModelConfig, type ModelForSequenceClassification } from '@distillery/models';
 import { accuracy, argmaxPredictions, f1, mse, nonFiniteNames, type EvalPrediction } from '@distillery/trainer';
 import { DistilleryCliError } from './errors.js';
+import { isOnnxFolder, OnnxTeacher } from '@distillery/onnx';
 import type { ModelSource } from './config.js';
 import { replaceFilesAtomic } from './output-path.js';
 
@@ -19,6 +20,20 @@ export async function loadClassifier(source: ModelSource, options: { numLabels?:
     return AutoModelForSequenceClassification.fromPretrained(source, { seed, log: (line) => console.error(line), ...(numLabels !== undefined && { numLabels }) });
   }
   return AutoModelForSequenceClassification.fromConfig(numLabels === undefined ? source : withOverrides(source, { numLabels }), seed);
+}
+
+/**
+ * A teacher: an ONNX folder (transformers.js layout, no safetensors weights) runs in ONNX Runtime,
+ * anything else loads as a TF.js classifier.
+ */
+export async function loadTeacher(source: ModelSource, options: { seed: number }): Promise<Classifier | OnnxTeacher> {
+  if (typeof source === 'string' && existsSync(source) && isOnnxFolder(source) && !existsSync(join(source, 'model.safetensors'))) return OnnxTeacher.fromPretrained(source);
+  return loadClassifier(source, options);
+}
+
+/** The config whose token tables bound the data: an ONNX teacher's when its config.json parses. */
+export function limitsConfig(model: Classifier | OnnxTeacher): ModelConfig | undefined {
+  return model instanceof OnnxTeacher ? model.modelConfig : model.config;
 }
 
 /**

@@ -11,11 +11,12 @@ import { registerCacheTeacher } from './cache-teacher.js';
 import { registerDemo } from './demo.js';
 import { registerDistill } from './distill.js';
 import { registerEval } from './eval.js';
+import { registerExport } from './export.js';
 import { registerForward } from './forward.js';
 import { registerTrain } from './train.js';
 import { systemErrorReason } from './output-path.js';
 
-const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDistill, registerCacheTeacher, registerEval, registerForward, registerDemo];
+const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDistill, registerCacheTeacher, registerEval, registerForward, registerDemo, registerExport];
 
 export function buildProgram(): Command {
   const program = new Command('distillery')

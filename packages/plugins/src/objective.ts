@@ -103,8 +103,10 @@ export class DistillationObjective {
     // Label sets matter only where logits are compared (hidden-state-only distillation may pair any heads).
     if (this.plugins.some((p) => p.requires({ step: 0, maxSteps: 1 }).logits)) for (const teacher of this.teachers) checkLabels(student, teacher);
     this.studentShape = probeShape(student);
-    const teacherShape = probeShape(this.teachers[0]!);
-    this.plugins.forEach((p, i) => p.setup?.({ student: this.studentShape!, teacher: teacherShape, seed: this.seed + 101 * i }));
+    // Only plugins with a setup read the teacher's layers; a logits-only teacher (ONNX) is probed
+    // only then, and refuses there with its own message.
+    const teacherShape = this.plugins.some((p) => p.setup) ? probeShape(this.teachers[0]!) : undefined;
+    this.plugins.forEach((p, i) => p.setup?.({ student: this.studentShape!, teacher: teacherShape!, seed: this.seed + 101 * i }));
     const seen = new Set<string>();
     for (const name of this.variables(false).keys()) {
       if (seen.has(name)) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `two plugins own a variable named "${name}"; rename one plugin.`);
