@@ -9,8 +9,8 @@ import type { AutoTokenizer } from '@distillery/models';
 import type { Example } from '@distillery/trainer';
 import { DistilleryCliError } from './errors.js';
 import { DEFAULT_MAX_LENGTH, type ConfigFields, type DataConfig } from './config.js';
-import type { OnnxTeacher } from '@distillery/onnx';
 import { limitsConfig, tokenLimits, type Classifier, type TokenLimits } from './models.js';
+import type { OnnxTeacherLike } from './onnx.js';
 import { readTextFile } from './text-file.js';
 
 export interface ReadExamplesOptions {
@@ -153,7 +153,7 @@ function tokenize(textRows: readonly TextRow[], examples: Example[], options: Re
  * The train / eval files of a `data` section, checked against every model that will read them
  * (`models` by role, the trained one first: its head sets the labels), before any training step.
  */
-export function readDataFiles(f: ConfigFields, data: DataConfig, models: Record<string, Classifier | OnnxTeacher>, tokenizer: AutoTokenizer | undefined): { train?: ExamplesFile; eval?: ExamplesFile } {
+export function readDataFiles(f: ConfigFields, data: DataConfig, models: Record<string, Classifier | OnnxTeacherLike>, tokenizer: AutoTokenizer | undefined): { train?: ExamplesFile; eval?: ExamplesFile } {
   const limits = Object.entries(models).flatMap(([role, m]) => {
     const config = limitsConfig(m);
     return config ? [tokenLimits(role, config)] : [];

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { loadConfig, modelClassFor, resolveModelDir } from '@distillery/models';
-import { exportOnnx, TOKENIZER_FILES } from '@distillery/onnx';
+import { loadOnnx } from './onnx.js';
 import { checkOutputDir, replaceFilesAtomic } from './output-path.js';
 
 interface ExportFlags {
@@ -23,6 +23,7 @@ export function registerExport(program: Command): void {
     .option('--quantize', 'also write a dynamic-int8 onnx/model_quantized.onnx (transformers.js dtype "q8")')
     .action(async (flags: ExportFlags) => {
       const out = checkOutputDir(flags.out, { where: `--out ${flags.out}`, inputs: [{ role: 'model', path: flags.model }], overwrite: false, overwriteHint: 'a new folder name (export never writes over files)' });
+      const { exportOnnx, TOKENIZER_FILES } = await loadOnnx('distillery export');
       const dir = await resolveModelDir(flags.model);
       const model = await modelClassFor(loadConfig(dir)).fromPretrained(dir, { log: (line) => console.error(line) });
       try {

@@ -7,8 +7,8 @@ import { join, resolve } from 'node:path';
 import { AutoModelForSequenceClassification, AutoTokenizer, withOverrides, type ModelConfig, type ModelForSequenceClassification } from '@distillery/models';
 import { accuracy, argmaxPredictions, f1, mse, nonFiniteNames, type EvalPrediction } from '@distillery/trainer';
 import { DistilleryCliError } from './errors.js';
-import { isOnnxFolder, OnnxTeacher } from '@distillery/onnx';
 import type { ModelSource } from './config.js';
+import { isOnnxModelFolder, loadOnnx, type OnnxTeacherLike } from './onnx.js';
 import { replaceFilesAtomic } from './output-path.js';
 
 export type Classifier = ModelForSequenceClassification<ModelConfig>;
@@ -26,14 +26,17 @@ export async function loadClassifier(source: ModelSource, options: { numLabels?:
  * A teacher: an ONNX folder (transformers.js layout, no safetensors weights) runs in ONNX Runtime,
  * anything else loads as a TF.js classifier.
  */
-export async function loadTeacher(source: ModelSource, options: { seed: number }): Promise<Classifier | OnnxTeacher> {
-  if (typeof source === 'string' && existsSync(source) && isOnnxFolder(source) && !existsSync(join(source, 'model.safetensors'))) return OnnxTeacher.fromPretrained(source);
+export async function loadTeacher(source: ModelSource, options: { seed: number }): Promise<Classifier | OnnxTeacherLike> {
+  if (typeof source === 'string' && existsSync(source) && isOnnxModelFolder(source)) {
+    const { OnnxTeacher } = await loadOnnx(`--teacher ${source} (an ONNX folder)`);
+    return OnnxTeacher.fromPretrained(source);
+  }
   return loadClassifier(source, options);
 }
 
 /** The config whose token tables bound the data: an ONNX teacher's when its config.json parses. */
-export function limitsConfig(model: Classifier | OnnxTeacher): ModelConfig | undefined {
-  return model instanceof OnnxTeacher ? model.modelConfig : model.config;
+export function limitsConfig(model: Classifier | OnnxTeacherLike): ModelConfig | undefined {
+  return 'modelConfig' in model ? model.modelConfig : model.config;
 }
 
 /**

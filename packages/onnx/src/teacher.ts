@@ -89,11 +89,6 @@ function readTeacherConfig(dir: string): OnnxTeacherConfig {
   };
 }
 
-/** Whether `dir` holds an ONNX model folder (transformers.js layout) rather than safetensors weights. */
-export function isOnnxFolder(dir: string): boolean {
-  return existsSync(join(dir, 'onnx', 'model.onnx')) || existsSync(join(dir, 'onnx', 'model_quantized.onnx'));
-}
-
 export class OnnxTeacher implements DistillModel {
   private disposed = false;
   /** The full config when config.json is one @distillery/models parses (any `distillery export`): token and position limits. */
