@@ -38,8 +38,10 @@ class TeacherOutputsCollator<E> implements DataCollator<E, DistillInputs> {
 
   collate(examples: readonly E[]): DistillInputs {
     const inputs = this.base.collate(examples);
+    const texts = (examples as readonly { text?: unknown }[]).map((e) => e.text);
+    const withTexts = texts.every((t): t is string => typeof t === 'string') ? { ...inputs, texts } : inputs;
     // The Trainer disposes the whole inputs container after the step, teacher outputs included.
-    return { ...inputs, teacherOutputs: this.objective.teacherOutputs(inputs, this.progress()) };
+    return { ...inputs, teacherOutputs: this.objective.teacherOutputs(withTexts, this.progress()) };
   }
 }
 

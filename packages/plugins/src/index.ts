@@ -47,3 +47,5 @@ export { DistillationObjective, probeShape } from './objective.js';
 export type { DistillBatch, DistillForwardOptions, DistillModel, DistillationOptions, ObjectiveResult } from './objective.js';
 export { DistillationTrainer, LossPluginSet } from './distillation-trainer.js';
 export type { DistillationTrainerOptions, DistillInputs, StudentOutputs } from './distillation-trainer.js';
+export { CrossTokenizerTeacher } from './cross-tokenizer.js';
+export type { CrossTokenizerTeacherOptions } from './cross-tokenizer.js';

@@ -10,6 +10,7 @@ import { scheduleValue } from './schedule.js';
 import { TeacherCache, type TeacherCacheOptions } from './teacher-cache.js';
 import { checkLabels } from './labels.js';
 import { checkVocab } from './vocab.js';
+import { CrossTokenizerTeacher } from './cross-tokenizer.js';
 
 /** A batch as the models take it (docs/design.md `ModelInputs`). */
 export interface DistillBatch {
@@ -17,6 +18,8 @@ export interface DistillBatch {
   attentionMask?: tf.Tensor2D;
   tokenTypeIds?: tf.Tensor2D;
   labels?: tf.Tensor;
+  /** Each row's raw text, when the examples kept it: teachers with their own tokenizer encode it. */
+  texts?: readonly string[];
 }
 
 export interface DistillForwardOptions {
@@ -99,7 +102,8 @@ export class DistillationObjective {
 
   /** Check the pair, learn the shapes and let plugins build maps and projections. Call once. */
   setup(student: DistillModel): void {
-    for (const teacher of this.teachers) checkVocab(student, teacher);
+    // A teacher with its own tokenizer reads the raw text, not the student's ids.
+    for (const teacher of this.teachers) if (!(teacher instanceof CrossTokenizerTeacher)) checkVocab(student, teacher);
     // Label sets matter only where logits are compared (hidden-state-only distillation may pair any heads).
     if (this.plugins.some((p) => p.requires({ step: 0, maxSteps: 1 }).logits)) for (const teacher of this.teachers) checkLabels(student, teacher);
     this.studentShape = probeShape(student);
@@ -148,7 +152,7 @@ export class DistillationObjective {
       const cached = keys && this.cache!.lookup(keys, request);
       if (cached) return cached;
       const out = tf.tidy(() => {
-        const o = teacher.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds }, { training: false, ...forwardFlags(request) });
+        const o = teacher.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds, ...(batch.texts && { texts: batch.texts }) }, { training: false, ...forwardFlags(request) });
         // Only what was asked for survives the tidy.
         return { logits: o.logits, hiddenStates: o.hiddenStates, attentions: o.attentions, attentionScores: o.attentionScores, pooledOutput: request.pooledOutput ? o.pooledOutput : undefined } as unknown as tf.TensorContainer;
       }) as unknown as DistillOutputs;
