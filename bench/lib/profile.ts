@@ -3,19 +3,24 @@
  * and input shapes, and how many kernels and tensors a step creates. Used to pick the
  * model-level speedups recorded in docs/performance.md.
  *
- *   npx tsx --conditions=distillery-source bench/lib/profile.ts [backend=wasm] [pair=small] [phase=distill|teacher|student] [top=25]
+ *   npx tsx --conditions=distillery-source bench/lib/profile.ts [backend=wasm] [pair=small] [phase=distill|teacher|student] [top=25] [fused=on|off]
+ *
+ * fused=off unregisters @distillery/native's fused model kernels first, so the models compose
+ * those ops from tfjs kernels: an A/B of the fusions on one build, under the same machine load.
  */
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs';
+import { ATTENTION_MATMUL, FUSED_KERNELS } from '@distillery/native';
 import { initBackend } from '@distillery/trainer';
 import { DistillRig } from './rig.js';
 import { PAIRS, type Backend } from './spec.js';
 
-const [backend = 'wasm', pairName = 'small', phase = 'distill', top = '25'] = process.argv.slice(2);
+const [backend = 'wasm', pairName = 'small', phase = 'distill', top = '25', fused = 'on'] = process.argv.slice(2);
 const pair = PAIRS.find((p) => p.name === pairName);
 if (!pair) throw new Error(`unknown pair ${pairName}; pick one of ${PAIRS.map((p) => p.name).join(', ')}`);
 await initBackend({ backend: backend as Backend, log: false });
-const rig = new DistillRig(pair.teacher, pair.student);
+if (fused === 'off') for (const name of [ATTENTION_MATMUL, ...Object.values(FUSED_KERNELS)]) tf.unregisterKernel(name, tf.getBackend());
+const rig = new DistillRig(pair.teacher, pair.student, pair.seq);
 const run = { distill: () => rig.distillStep(), teacher: () => rig.teacherForward(), student: () => rig.studentStep() }[phase];
 if (!run) throw new Error(`unknown phase ${phase}; pick distill, teacher or student`);
 await run(); // warm-up: Adam moments, wasm heap growth
