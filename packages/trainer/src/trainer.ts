@@ -228,7 +228,8 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     const numTrainEpochs = updatesPerEpoch === undefined ? args.numTrainEpochs : Math.ceil(maxSteps / updatesPerEpoch);
     this.state = createTrainerState({ maxSteps, numTrainEpochs, loggingSteps: args.loggingSteps, evalSteps: args.evalSteps, saveSteps: args.saveSteps, trainBatchSize: args.perDeviceTrainBatchSize });
     this.lrScheduler ??= new LrScheduler(args.lrSchedulerType, args.learningRate, resolveWarmupSteps(args.warmupSteps, args.warmupRatio, maxSteps), maxSteps);
-    cleanStaleCheckpointTemps(args.outputDir);
+    // A run that never checkpoints touches no folder (so it also runs where there is no file system: the browser).
+    if (args.saveStrategy !== 'no' || resumeFromCheckpoint) cleanStaleCheckpointTemps(args.outputDir);
     if (resumeFromCheckpoint !== undefined && resumeFromCheckpoint !== false) {
       const dir = resumeFromCheckpoint === true ? latestCheckpoint(args.outputDir) : resumeFromCheckpoint;
       if (dir === undefined) throw new DistilleryTrainerError('CHECKPOINT_MISSING', `resumeFromCheckpoint: true but ${args.outputDir} has no complete checkpoint-<step> folder; train without resuming, or pass a checkpoint path.`);
