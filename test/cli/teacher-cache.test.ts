@@ -77,6 +77,16 @@ describe('cache-teacher and distill --teacher-cache', () => {
     expect(r.stderr.split('\n').at(-1)).toBe(`error [CONFIG_INVALID]: ${config}: data.eval row 1 has no outputs in teacher cache ${trainOnly}; run cache-teacher on this file (--eval-file) with the same tokenizer and maxLength.`);
   });
 
+  it('a cache without the hidden states a plugin needs is refused before the first step', async () => {
+    const logitsOnly = join(tmp, 'logits-only');
+    expect((await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--eval-file', task.eval, '--max-length', '16', '--out', logitsOnly)).code).toBe(0);
+    const outputDir = join(tmp, 'no-hidden');
+    const r = await cli('distill', '--config', config, '--output-dir', outputDir, '--teacher-cache', logitsOnly);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').at(-1)).toBe(`error [CACHE_INVALID]: teacher cache ${logitsOnly} lacks the hidden states the plugins ask for; rerun cache-teacher with --hidden-states / --attentions.`);
+    expect(listCheckpoints(outputDir)).toEqual([]);
+  });
+
   it('a missing shard, or --shard auto outside an Indexed Job, fails with one line saying what to run', async () => {
     const partial = join(tmp, 'partial');
     expect((await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--max-length', '16', '--out', partial, '--shard', '1/3')).code).toBe(0);

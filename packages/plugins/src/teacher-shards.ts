@@ -20,7 +20,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DistilleryPluginsError } from './errors.js';
 import type { DistillBatch, DistillForwardOptions, DistillModel } from './objective.js';
-import type { DistillOutputs, ModelShape } from './plugin.js';
+import type { DistillOutputs, ModelShape, OutputRequest } from './plugin.js';
 import { concat } from './teacher-cache.js';
 
 export const TEACHER_CACHE_FORMAT = 'distillery-teacher-cache/1';
@@ -245,6 +245,13 @@ export class CachedTeacher implements DistillModel {
     return new CachedTeacher(dir, shards);
   }
 
+  /** Throws CACHE_INVALID naming what `request` asks for that the shards do not hold (call it before training). */
+  checkServes(request: OutputRequest): void {
+    const m = this.head;
+    const missing = [request.hiddenStates && !m.hiddenStates && 'hidden states', request.attentions && !m.attentions && 'attentions', request.attentionScores && 'attention scores'].filter(Boolean);
+    if (missing.length > 0) throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${this.dir} lacks the ${missing.join(' and ')} the plugins ask for; ${missing.includes('attention scores') ? 'distil with the live teacher (scores are not cached)' : 'rerun cache-teacher with --hidden-states / --attentions'}.`);
+  }
+
   /** Whether the cache holds this row (to check a data file before training). */
   has(example: { inputIds: ArrayLike<number>; tokenTypeIds?: ArrayLike<number> }): boolean {
     return this.rows.has(rowKey(example.inputIds, example.tokenTypeIds));
@@ -261,8 +268,7 @@ export class CachedTeacher implements DistillModel {
 
   forward(inputs: DistillBatch, options: DistillForwardOptions): DistillOutputs {
     const m = this.head;
-    const missing = [options.outputHiddenStates && !m.hiddenStates && 'hidden states', options.outputAttentions && !m.attentions && 'attentions', options.outputAttentionScores && 'attention scores'].filter(Boolean);
-    if (missing.length > 0) throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${this.dir} lacks the ${missing.join(' and ')} the plugins ask for; rerun cache-teacher with ${missing.includes('attention scores') ? 'the live teacher (scores are not cached)' : '--hidden-states / --attentions'}.`);
+    this.checkServes({ hiddenStates: options.outputHiddenStates, attentions: options.outputAttentions, attentionScores: options.outputAttentionScores });
     const { keys, lengths } = rowKeys(inputs);
     const [b, s] = inputs.inputIds.shape;
     const { numLayers, hiddenSize: h, numHeads } = m.modelShape;
