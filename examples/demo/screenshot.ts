@@ -36,7 +36,7 @@ export function findChromium(): string | undefined {
 }
 
 // Offline, quiet, no sandbox (CI runs as root); playwright adds a fresh temporary --user-data-dir.
-const FLAGS = [
+export const CHROMIUM_FLAGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -52,7 +52,7 @@ export async function screenshotHtml(htmlPath: string, pngPath: string, options:
     throw new DistilleryDemoError('OPTION_INVALID', 'no Chromium found at $CHROMIUM_PATH or /usr/bin/chromium; install it with `apt-get install -y chromium`');
   }
   const url = pathToFileURL(resolve(htmlPath)).href;
-  const browser = await chromium.launch({ executablePath, headless: true, args: FLAGS });
+  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_FLAGS });
   try {
     const page = await browser.newPage({ viewport: { width: options.viewportWidth ?? 1280, height: 900 } });
     const result: ScreenshotResult = { consoleErrors: [], pageErrors: [], externalRequests: [], width: 0, height: 0 };
