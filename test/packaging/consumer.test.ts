@@ -37,7 +37,7 @@ beforeAll(() => {
   execFileSync('pnpm', ['pack:all'], { cwd: ROOT, stdio: 'pipe' });
   writeFileSync(join(scratch, 'package.json'), `${JSON.stringify({ name: 'my-project', private: true, type: 'module' }, null, 2)}\n`);
   for (const file of ['distill.ts', 'tsconfig.json', 'distill.yaml']) copyFileSync(join(ROOT, 'examples/consumer', file), join(scratch, file));
-  const env = { ...process.env, DISTILLERY: ROOT, npm_config_ignore_scripts: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const env = { ...process.env, DISTILLERY: ROOT, npm_config_ignore_scripts: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', npm_config_prefer_offline: 'true' };
   for (const line of readmeCommands()) {
     const r = spawnSync('bash', ['-c', line], { cwd: scratch, env, encoding: 'utf8', maxBuffer: 64 << 20 });
     ran.push({ line, status: r.status, stdout: r.stdout, out: `${r.stdout}${r.stderr}` });
