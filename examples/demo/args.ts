@@ -1,5 +1,6 @@
 /** `pnpm demo` flags: parsed with node's parseArgs, validated with messages that name the flag. */
 import { parseArgs } from 'node:util';
+import { BACKEND_NAMES, type BackendName } from '@distillery/backends';
 import { DistilleryDemoError } from './errors.js';
 
 export interface DemoOptions {
@@ -16,6 +17,8 @@ export interface DemoOptions {
   outDir: string;
   /** Where the trained teacher is cached between runs. */
   cacheDir: string;
+  /** Compute backend; default: initBackend's automatic choice (or DISTILLERY_BACKEND). */
+  backend?: BackendName;
   help: boolean;
 }
 
@@ -33,6 +36,7 @@ Options:
   --json FILE                also write the results (accuracy, f1, params, encoder params, ms/example) as JSON
   --out DIR                  output folder for the student and report (default runs/demo)
   --cache DIR                teacher cache folder (default .cache/demo)
+  --backend NAME             ${BACKEND_NAMES.join('|')} (default: the fastest available; webgpu: see README, GPU)
   -h, --help                 show this help
 `;
 
@@ -41,6 +45,11 @@ function number(flag: string, raw: string | undefined, fallback: number, check: 
   const n = Number(raw);
   if (raw.trim() === '' || !check(n)) throw new DistilleryDemoError('OPTION_INVALID', `--${flag} must be ${want}, got "${raw}"; see pnpm demo --help`);
   return n;
+}
+
+function backendName(raw: string): BackendName {
+  if (!(BACKEND_NAMES as readonly string[]).includes(raw)) throw new DistilleryDemoError('OPTION_INVALID', `--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${raw}"; see pnpm demo --help`);
+  return raw as BackendName;
 }
 
 export function parseDemoArgs(argv: readonly string[]): DemoOptions {
@@ -58,6 +67,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
         json: { type: 'string' },
         out: { type: 'string' },
         cache: { type: 'string' },
+        backend: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -72,6 +82,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
     ...(values.json !== undefined && { json: values.json }),
     outDir: values.out ?? 'runs/demo',
     cacheDir: values.cache ?? '.cache/demo',
+    ...(values.backend !== undefined && { backend: backendName(values.backend) }),
     help: values.help ?? false,
   };
 }

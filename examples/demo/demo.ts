@@ -185,7 +185,7 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const preset = demoPreset(options.quick);
-  const backend = await initBackend();
+  const backend = await initBackend(options.backend ? { backend: options.backend } : {});
 
   // ---- data ----
   const data = loadSpamAssassin({ labelledFraction: options.labelledFraction, seed: options.seed });

@@ -7,13 +7,14 @@ describe('parseDemoArgs', () => {
   });
 
   it('reads every flag', () => {
-    const o = parseDemoArgs(['--quick', '--seed', '7', '--labelled-fraction', '0.05', '--teacher', 'runs/t', '--json', 'r.json', '--out', 'o', '--cache', 'c']);
-    expect(o).toEqual({ quick: true, seed: 7, labelledFraction: 0.05, teacher: 'runs/t', json: 'r.json', outDir: 'o', cacheDir: 'c', help: false });
+    const o = parseDemoArgs(['--quick', '--seed', '7', '--labelled-fraction', '0.05', '--teacher', 'runs/t', '--json', 'r.json', '--out', 'o', '--cache', 'c', '--backend', 'webgpu']);
+    expect(o).toEqual({ quick: true, seed: 7, labelledFraction: 0.05, teacher: 'runs/t', json: 'r.json', outDir: 'o', cacheDir: 'c', backend: 'webgpu', help: false });
   });
 
   it('names the bad flag', () => {
     expect(() => parseDemoArgs(['--labelled-fraction', '1.5'])).toThrow(/--labelled-fraction must be a number in \(0, 1\], got "1.5"/);
     expect(() => parseDemoArgs(['--seed', 'x'])).toThrow(/--seed must be a non-negative integer/);
     expect(() => parseDemoArgs(['--sed', '1'])).toThrow(/--sed.*see pnpm demo --help/);
+    expect(() => parseDemoArgs(['--backend', 'cuda'])).toThrow(/--backend must be one of tensorflow, webgpu, native, wasm, cpu, got "cuda"/);
   });
 });

@@ -33,7 +33,8 @@ export interface InitBackendOptions {
   log?: boolean | ((line: string) => void);
 }
 
-const NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
+/** Every backend `initBackend` can start, in its automatic order (flags offer these as choices). */
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
 let current: BackendInfo | undefined;
 
 const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu';
@@ -108,9 +109,9 @@ async function tryWasm(): Promise<{ ok: true; threads: number } | { ok: false; w
 function requested(options: InitBackendOptions): BackendName | undefined {
   const raw = options.backend ?? process.env.DISTILLERY_BACKEND;
   if (raw === undefined || raw === '' || raw === 'auto') return undefined;
-  if (!(NAMES as readonly string[]).includes(raw)) {
+  if (!(BACKEND_NAMES as readonly string[]).includes(raw)) {
     const field = options.backend !== undefined ? `initBackend({ backend: '${raw}' })` : `DISTILLERY_BACKEND=${raw}`;
-    throw new DistilleryBackendsError('BACKEND_UNKNOWN', `${field} is not a backend; use one of ${NAMES.join(', ')} (or leave it unset for automatic choice).`);
+    throw new DistilleryBackendsError('BACKEND_UNKNOWN', `${field} is not a backend; use one of ${BACKEND_NAMES.join(', ')} (or leave it unset for automatic choice).`);
   }
   return raw as BackendName;
 }

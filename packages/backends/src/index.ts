@@ -1,6 +1,6 @@
 export { DistilleryBackendsError } from './errors.js';
 export type { BackendsErrorCode } from './errors.js';
-export { initBackend, currentBackend } from './backend.js';
+export { initBackend, currentBackend, BACKEND_NAMES } from './backend.js';
 export type { BackendName, BackendInfo, InitBackendOptions } from './backend.js';
 export { installWasmKernelFixes, uninstallWasmKernelFixes } from './wasm-kernels.js';
 export { describeAdapter, installNodeWebGpu, probeWebGpuAdapter } from './webgpu.js';

@@ -6,7 +6,7 @@
  */
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
-import { initBackend, type BackendName } from '@distillery/backends';
+import { BACKEND_NAMES, initBackend, type BackendName } from '@distillery/backends';
 import { registerCacheTeacher } from './cache-teacher.js';
 import { registerDemo } from './demo.js';
 import { registerDistill } from './distill.js';
@@ -21,7 +21,7 @@ const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDist
 export function buildProgram(): Command {
   const program = new Command('distillery')
     .description('Train and distil BERT-family models on TensorFlow.js')
-    .addOption(new Option('--backend <name>', 'compute backend (default: fastest available, or DISTILLERY_BACKEND)').choices(['tensorflow', 'webgpu', 'native', 'wasm', 'cpu']))
+    .addOption(new Option('--backend <name>', 'compute backend (default: fastest available, or DISTILLERY_BACKEND)').choices(BACKEND_NAMES))
     .hook('preAction', async (cmd) => {
       const backend = cmd.opts<{ backend?: BackendName }>().backend;
       await initBackend(backend ? { backend } : {});
