@@ -34,6 +34,8 @@ import type { RunLog } from './report.js';
 import { checkTargets, formatResultsTable } from './results.js';
 import type { ModelResult } from './results.js';
 import { msPerExample } from './timing.js';
+import { int8Line, scoreOnnx } from './onnx.js';
+import { exportOnnx } from '@distillery/onnx';
 
 type Classifier = BertForSequenceClassification;
 
@@ -227,7 +229,12 @@ async function main(): Promise<void> {
     await score('student distilled', distilled.model, test, options.outDir),
   ];
   const [t, a, d] = results as [ModelResult, ModelResult, ModelResult & { predicted: number[] }];
-  const checks = checkTargets(t, a, d);
+  // The distilled student as it ships: ONNX (transformers.js layout), fp32 and dynamic int8.
+  const onnxDir = resolve(options.outDir, 'student-distilled-onnx');
+  await exportOnnx(distilled.model, onnxDir, { quantize: true, tokenizerDir });
+  const onnx = { fp32: await scoreOnnx('student · ONNX fp32', onnxDir, 'fp32', test, d), int8: await scoreOnnx('student · ONNX int8', onnxDir, 'q8', test, d) };
+  results.push({ ...onnx.fp32, predicted: [] }, { ...onnx.int8, predicted: [] });
+  const checks = [...checkTargets(t, a, d), int8Line(onnx.fp32, onnx.int8)];
   console.log(`scored on the test set (${seconds(phase)})`);
   console.log(`\ntest set: ${test.length} emails\n${formatResultsTable(results)}\n${checks.map((c) => c.line).join('\n')}`);
 
@@ -257,7 +264,7 @@ async function main(): Promise<void> {
   console.log(`report: ${reportPath}`);
   if (options.json) {
     const pick = ({ accuracy, f1, params, encoderParams, msPerExample }: ModelResult) => ({ accuracy, f1, params, encoderParams, msPerExample });
-    const json = { settings, teacher: pick(t), studentAlone: pick(a), studentDistilled: pick(d), checks: checks.map((c) => ({ pass: c.pass, line: c.line })), reloadedIdentical: same };
+    const json = { settings, teacher: pick(t), studentAlone: pick(a), studentDistilled: pick(d), onnx: { dir: onnxDir, fp32: pick(onnx.fp32), int8: pick(onnx.int8) }, checks: checks.map((c) => ({ pass: c.pass, line: c.line })), reloadedIdentical: same };
     mkdirSync(resolve(options.json, '..'), { recursive: true });
     writeFileSync(options.json, JSON.stringify(json, null, 2));
     console.log(`json: ${resolve(options.json)}`);

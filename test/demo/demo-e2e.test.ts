@@ -16,6 +16,7 @@ interface DemoJson {
   teacher: { accuracy: number; encoderParams: number; msPerExample: number };
   studentAlone: { accuracy: number };
   studentDistilled: { accuracy: number; encoderParams: number; msPerExample: number };
+  onnx: { fp32: { accuracy: number; msPerExample: number }; int8: { accuracy: number; msPerExample: number } };
   checks: Array<{ pass: boolean; line: string }>;
   reloadedIdentical: boolean;
 }
@@ -44,6 +45,11 @@ describe('pnpm demo --quick', () => {
     expect(json.studentDistilled.encoderParams * 3).toBeLessThanOrEqual(json.teacher.encoderParams);
     expect(json.reloadedIdentical).toBe(true);
     for (const file of ['config.json', 'model.safetensors', 'tokenizer.json']) expect(existsSync(join(dir, 'out', 'student-distilled', file)), file).toBe(true);
+    // The ONNX export scores as the TF.js student (fp32); int8 within one accuracy point of fp32.
+    for (const file of ['config.json', 'tokenizer.json', 'onnx/model.onnx', 'onnx/model_quantized.onnx']) expect(existsSync(join(dir, 'out', 'student-distilled-onnx', file)), file).toBe(true);
+    expect(Math.abs(json.onnx.fp32.accuracy - json.studentDistilled.accuracy)).toBeLessThanOrEqual(0.002);
+    expect(Math.abs(json.onnx.int8.accuracy - json.onnx.fp32.accuracy)).toBeLessThanOrEqual(0.01);
+    expect(json.onnx.int8.msPerExample).toBeGreaterThan(0);
 
     const chromium = findChromium();
     if (!chromium) return console.warn('skipping the report screenshot: no Chromium at /usr/bin/chromium (apt-get install chromium)');
