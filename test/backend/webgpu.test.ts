@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '@distillery/backends';
-import { BertForSequenceClassification, DistilleryModelsError, createConfig } from '@distillery/models';
+import { BertForSequenceClassification, DistilleryModelsError, createConfig, onHost } from '@distillery/models';
+import { TeacherCache } from '@distillery/plugins';
 import { SWIFTSHADER_MISSING, useSwiftShader } from '../helpers/swiftshader.js';
 
 const available = useSwiftShader();
@@ -66,5 +67,29 @@ describe.skipIf(!available)(available ? 'webgpu on SwiftShader' : `webgpu on Swi
     expect(e).toMatchObject({ code: 'INPUT_ON_DEVICE', message: expect.stringMatching(/^inputs\.inputIds was computed on the webgpu device/) });
     tf.dispose([first, second, onGpu, inputIds, attentionMask]);
     model.dispose();
+  });
+
+  it('TeacherCache stores GPU outputs through an asynchronous read; they come back as hits after flush()', async () => {
+    await tf.setBackend('webgpu');
+    const cache = new TeacherCache();
+    const ids = tf.tensor2d([[2, 5, 3], [2, 6, 3]], undefined, 'int32');
+    const keys = TeacherCache.rowKeys(0, ids);
+    // tfjs-webgpu computes small ops on host inputs on the CPU ("CPU forwarding"); these must live on the device.
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+    const logits = tf.mul(tf.tensor2d([[1, 2], [3, 4]]), 2);
+    expect(onHost(logits)).toBe(false);
+    cache.store(keys, { logits });
+    logits.dispose(); // the caller's dispose must not lose the pending write
+    await cache.flush();
+    const hit = cache.lookup(keys, { logits: true });
+    expect(hit).toBeDefined();
+    expect([...(await hit!.logits.data())]).toEqual([2, 4, 6, 8]);
+    // A deferred write that fails (over maxBytes) is thrown by flush, not lost.
+    const small = new TeacherCache({ maxBytes: 8 });
+    const again = tf.mul(tf.tensor2d([[1, 2], [3, 4]]), 2);
+    small.store(keys, { logits: again });
+    await expect(small.flush()).rejects.toMatchObject({ code: 'CACHE_LIMIT' });
+    tf.dispose([hit!.logits, ids, again]);
+    tf.env().set('WEBGPU_CPU_FORWARD', true);
   });
 });

@@ -19,7 +19,7 @@ interface DeviceTensorMap {
 }
 
 /** Whether `t`'s values are still on the host, i.e. `dataSync()` would not read the device. */
-function onHost(t: tf.Tensor): boolean {
+export function onHost(t: tf.Tensor): boolean {
   if (!DEVICE_BACKENDS.has(tf.getBackend())) return true;
   // Both tfjs GPU backends keep not-yet-uploaded values in `values` of their data map (webgpu: tensorMap, webgl: texData).
   const b = tf.backend() as unknown as { tensorMap?: DeviceTensorMap; texData?: DeviceTensorMap };

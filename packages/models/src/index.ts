@@ -20,7 +20,7 @@ export type { EncoderOutput, OutputRequest } from './transformer.js';
 export { crossEntropy, bceWithLogits, mse, sequenceClassificationLoss, tokenCrossEntropy, questionAnsweringLoss, inferProblemType, IGNORE_INDEX } from './losses.js';
 export { PreTrainedModel, writeAtomic } from './modeling.js';
 export { prepareInputs } from './inputs.js';
-export { hostValues } from './host.js';
+export { hostValues, onHost } from './host.js';
 export type { EncoderInputs } from './inputs.js';
 export type { Backbone, Family, LoadingInfo, LoadOptions, FromPretrainedOptions, SequenceHead, SequenceHeadLayout, MaskedLMHead, MaskedLMHeadLayout } from './modeling.js';
 export { EncoderBackbone, arangePositions, robertaPositions } from './backbone.js';

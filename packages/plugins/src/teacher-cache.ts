@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DistilleryPluginsError } from './errors.js';
-import { hostValues } from '@distillery/models';
+import { hostValues, onHost } from '@distillery/models';
 import type { DistillOutputs, OutputRequest } from './plugin.js';
 
 type ListKey = 'hiddenStates' | 'attentions' | 'attentionScores';
@@ -35,6 +35,9 @@ export class TeacherCache {
   private readonly memory = new Map<string, Entry>();
   private readonly maxBytes: number;
   private bytes = 0;
+  /** Deferred writes of outputs read from a GPU (see store), and the first failure among them. */
+  private pending: Promise<void> = Promise.resolve();
+  private deferred: unknown;
   hits = 0;
   misses = 0;
 
@@ -64,6 +67,7 @@ export class TeacherCache {
    * The pooled output is never cached (one small tensor): asking for it always runs the teacher.
    */
   lookup(keys: readonly string[], request: OutputRequest): DistillOutputs | undefined {
+    this.throwDeferred();
     const entries: Entry[] = [];
     for (const key of keys) {
       const e = this.read(key);
@@ -85,12 +89,48 @@ export class TeacherCache {
     return out;
   }
 
-  /** Store each row of freshly computed outputs. */
+  /**
+   * Store each row of freshly computed outputs. On a GPU backend the outputs are read with
+   * `await data()` (a synchronous read throws in Node and stalls a browser's GPU pipeline), so
+   * their rows become hits once the read lands; a lookup before that is a miss, which only
+   * recomputes. A failure of that deferred write (CACHE_LIMIT) is thrown by the next call.
+   */
   store(keys: readonly string[], outputs: DistillOutputs): void {
-    const split = (t: tf.Tensor): { data: Float32Array; shape: number[] } => ({ data: t.dataSync() as Float32Array, shape: t.shape.slice(1) });
-    const logits = split(outputs.logits);
-    const lists: Partial<Record<ListKey, Array<{ data: Float32Array; shape: number[] }>>> = {};
-    for (const k of LIST_KEYS) if (outputs[k]) lists[k] = outputs[k]!.map(split);
+    this.throwDeferred();
+    const named: Array<[ListKey | 'logits', tf.Tensor[]]> = [['logits', [outputs.logits]], ...LIST_KEYS.flatMap((k) => (outputs[k] ? [[k, outputs[k]!] as [ListKey, tf.Tensor[]]] : []))];
+    const all = named.flatMap(([, ts]) => ts);
+    if (all.every(onHost)) {
+      this.storeRows(keys, named, all.map((t) => t.dataSync() as Float32Array));
+      return;
+    }
+    // Clones share the data and outlive the caller's dispose of the outputs.
+    const clones = all.map((t) => tf.keep(tf.clone(t)));
+    this.pending = this.pending
+      .then(() => Promise.all(clones.map((t) => t.data() as Promise<Float32Array>)))
+      .then((data) => this.storeRows(keys, named, data))
+      .catch((e: unknown) => void (this.deferred ??= e))
+      .finally(() => tf.dispose(clones));
+  }
+
+  /** Resolves once every deferred write has landed (or failed: then it rethrows). */
+  async flush(): Promise<void> {
+    await this.pending;
+    this.throwDeferred();
+  }
+
+  private throwDeferred(): void {
+    if (this.deferred === undefined) return;
+    const e = this.deferred;
+    this.deferred = undefined;
+    throw e;
+  }
+
+  /** `data[i]` holds the values of the i-th tensor of `named`, in order. */
+  private storeRows(keys: readonly string[], named: ReadonlyArray<[ListKey | 'logits', tf.Tensor[]]>, data: readonly Float32Array[]): void {
+    let next = 0;
+    const read = named.map(([name, ts]) => [name, ts.map((t) => ({ data: data[next++]!, shape: t.shape.slice(1) }))] as const);
+    const logits = read[0]![1][0]!;
+    const lists = Object.fromEntries(read.slice(1)) as Partial<Record<ListKey, Array<{ data: Float32Array; shape: number[] }>>>;
     keys.forEach((key, row) => {
       const rowOf = (x: { data: Float32Array; shape: number[] }): Float32Array => {
         const n = x.shape.reduce((a, b) => a * b, 1);
