@@ -65,7 +65,7 @@ describe('config files and flags', () => {
   });
 
   it('names the file and field, or the flag that set it, with the fix', () => {
-    expect(caught(() => parseTrainConfig(fields('a.json', { ...trainConfig, modle: 'x' }))).message).toBe(`${join(tmp, 'a.json')}: modle is not a known field; the fields here are model, tokenizer, numLabels, data, training.`);
+    expect(caught(() => parseTrainConfig(fields('a.json', { ...trainConfig, modle: 'x' }))).message).toBe(`${join(tmp, 'a.json')}: modle is not a known field; the fields here are model, task, taskOptions, tokenizer, numLabels, data, training.`);
     expect(caught(() => parseTrainConfig(fields('b.json', { ...trainConfig, data: {} }))).message).toMatch(/b\.json: data\.train is required/);
     expect(caught(() => parseTrainConfig(fields('c.json', { ...trainConfig, data: { train: 'train.jsonl', maxLength: 2.5 } }))).message).toMatch(/c\.json: data\.maxLength must be an integer >= 3, got 2\.5/);
     expect(caught(() => parseTrainConfig(fields('d.json', trainConfig, { learningRate: 'fast' }))).message).toMatch(/^--learning-rate fast \(training\.learningRate\) must be a finite number >= 0, got "fast"/);
@@ -120,7 +120,7 @@ describe('distill plugins', () => {
     const msg = (plugins: unknown, extra: object = {}) => caught(() => parseDistillConfig(fields('q.json', distill(plugins, extra)))).message;
     expect(msg([])).toMatch(/q\.json: plugins must be a non-empty list .* types: logitKd, hiddenState, attention, tinyBert, miniLm, cosine, patientKd\./);
     expect(msg([{ type: 'logitKD' }])).toMatch(/plugins\[0\]\.type must be one of "logitKd", .* got "logitKD"/);
-    expect(msg([{ type: 'logitKd', temprature: 2 }])).toMatch(/plugins\[0\]\.temprature is not a known field; the fields here are type, name, weight, kind, temperature, alpha\./);
+    expect(msg([{ type: 'logitKd', temprature: 2 }])).toMatch(/plugins\[0\]\.temprature is not a known field; the fields here are type, name, weight, kind, temperature, alpha, target\./);
     expect(msg([{ type: 'logitKd' }, { type: 'attention', weight: { kind: 'linear', from: 1 } }])).toMatch(/plugins\[1\]\.weight\.to must be a finite number, got nothing/);
     expect(msg([{ type: 'tinyBert', intermediateSteps: 1.5 }])).toMatch(/plugins\[0\]\.intermediateSteps must be an integer >= 0, got 1\.5/);
     expect(msg([{ type: 'hiddenState', layerMap: { kind: 'explicit', map: [[1, 2, 3]] } }])).toMatch(/plugins\[0\]\.layerMap\.map\[0\] must be a \[student, teacher\] pair/);

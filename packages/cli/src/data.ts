@@ -30,7 +30,7 @@ export interface ExamplesFile {
   labelled: boolean;
 }
 
-interface Row {
+export interface Row {
   where: string;
   value: Record<string, unknown>;
 }
@@ -43,12 +43,12 @@ interface TextRow {
   pair?: string;
 }
 
-function fail(where: string, message: string, cause?: unknown): never {
+export function fail(where: string, message: string, cause?: unknown): never {
   throw new DistilleryCliError('DATA_INVALID', `${where}: ${message}`, { cause });
 }
 
 /** The file's rows, each with its address (`file line N` / `file [i]`); `field` is how the user named the file. */
-function readRows(file: string, field: string): Row[] {
+export function readRows(file: string, field: string): Row[] {
   const text = readTextFile(file, { hint: field });
   const parse = (json: string, where: string): unknown => {
     try {

@@ -37,7 +37,7 @@ interface PluginType {
 }
 
 export const PLUGIN_TYPES: Readonly<Record<string, PluginType>> = {
-  logitKd: { options: { kind: ['kl', 'mse', 'regression'], temperature: { schedule: TEMPERATURE }, alpha: { schedule: FRACTION } }, create: (o) => new LogitKdPlugin(o) },
+  logitKd: { options: { kind: ['kl', 'mse', 'regression'], temperature: { schedule: TEMPERATURE }, alpha: { schedule: FRACTION }, target: ['sequence', 'token', 'span'] }, create: (o) => new LogitKdPlugin(o) },
   hiddenState: { options: { layerMap: 'layerMap', includeEmbeddings: 'boolean', maskPadding: 'boolean', reduction: REDUCTION, projector: 'projector' }, create: (o) => new HiddenStatePlugin(o) },
   attention: { options: { layerMap: 'layerMap', target: ['probabilities', 'scores'], maskPadding: 'boolean', reduction: REDUCTION }, create: (o) => new AttentionPlugin(o) },
   tinyBert: {
@@ -131,8 +131,8 @@ function option(f: ConfigFields, kind: OptionKind, v: unknown, path: string): un
   }
 }
 
-/** The loss plugins of `plugins` (a non-empty list), names unique. */
-export function parsePlugins(f: ConfigFields, v: unknown, path = 'plugins'): LossPlugin[] {
+/** The loss plugins of `plugins` (a non-empty list), names unique; `defaults` fill options an entry leaves out, by type. */
+export function parsePlugins(f: ConfigFields, v: unknown, path = 'plugins', defaults: Readonly<Record<string, Record<string, unknown>>> = {}): LossPlugin[] {
   const types = Object.keys(PLUGIN_TYPES);
   if (!Array.isArray(v) || v.length === 0) f.fail(path, `must be a non-empty list of {"type": ..., "weight": ...} entries; types: ${types.join(', ')}.`);
   const names = new Set<string>();
@@ -141,7 +141,7 @@ export function parsePlugins(f: ConfigFields, v: unknown, path = 'plugins'): Los
     const o = f.object(entry, at);
     const type = PLUGIN_TYPES[f.choice(o.type, `${at}.type`, types)]!;
     f.keys(o, at, ['type', 'name', 'weight', ...Object.keys(type.options)]);
-    const options: Record<string, unknown> = {};
+    const options: Record<string, unknown> = { ...defaults[o.type as string] };
     if (o.name !== undefined) options.name = f.string(o.name, `${at}.name`);
     if (o.weight !== undefined) options.weight = schedule(f, o.weight, `${at}.weight`, WEIGHT);
     for (const [key, kind] of Object.entries(type.options)) {

@@ -55,7 +55,10 @@ export interface DataCollatorForLanguageModelingOptions extends MaskingOptions, 
   seed?: number;
 }
 
-/** Masks each batch as it is collated, then pads it; per-token labels come out `[B, S]`. */
+/**
+ * Masks each batch as it is collated, then pads it; per-token labels come out `[B, S]`.
+ * Examples that already carry `labels` (a fixed evaluation set, see `maskedEvalExamples`) pass unmasked.
+ */
 export class DataCollatorForLanguageModeling implements DataCollator<Example, ModelInputs> {
   private readonly rng: Rng;
   private readonly padding: DataCollatorWithPadding;
@@ -71,7 +74,7 @@ export class DataCollatorForLanguageModeling implements DataCollator<Example, Mo
   }
 
   collate(examples: readonly Example[]): ModelInputs {
-    return this.padding.collate(examples.map((e) => ({ ...e, label: undefined, ...maskTokens(e.inputIds, this.rng, this.options) })));
+    return this.padding.collate(examples.map((e) => (e.labels !== undefined ? e : { ...e, ...maskTokens(e.inputIds, this.rng, this.options) })));
   }
 }
 

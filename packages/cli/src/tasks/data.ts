@@ -1,0 +1,218 @@
+/**
+ * Data files of the token-classification, question-answering and masked-LM tasks, read into
+ * trainer examples with the task readers of `@distillery/trainer`, with the collator, the
+ * metrics and the evaluation each task needs:
+ * - token classification: JSONL / JSON rows `{"tokens": [...], "tags": [...]}` (IOB2 tags);
+ *   seqeval entity precision / recall / F1 and token accuracy.
+ * - question answering: SQuAD JSON (`{"data": [{"paragraphs": [{"context", "qas": [...]}]}]}`)
+ *   or rows `{"id", "question", "context", "answers": {"text": [...], "answer_start": [...]}}`
+ *   (the HF datasets layout); SQuAD exact match and F1 after best-span post-processing.
+ * - masked LM: plain text (`.txt`, a line per text) or rows `{"text"}`; masked 15% / 80-10-10
+ *   while training, a fixed masking for the eval file; loss and perplexity.
+ */
+import { dirname, extname } from 'node:path';
+import type { AnyModel, AutoTokenizer } from '@distillery/models';
+import {
+  DataCollatorForLanguageModeling, DataCollatorForQuestionAnswering, languageModelingExamples, maskedEvalExamples, perplexity, postprocessQaPredictions,
+  questionAnsweringFeatures, squadMetrics, tokenClassificationExamples, tokenClassificationMetrics, Trainer,
+  type DataCollator, type EvalPrediction, type Example, type QuestionAnsweringFeature, type SquadExample, type TokenClassificationRow,
+} from '@distillery/trainer';
+import type { ConfigFields, DataConfig } from '../config.js';
+import { fail, readDataFiles, readRows, type Row } from '../data.js';
+import { classificationMetrics, positionLimit, type Classifier } from '../models.js';
+import { readTextFile } from '../text-file.js';
+import type { TaskName, TaskOptions } from './task.js';
+
+/** How errors name the data files (the config fields that give them). */
+const DATA_FIELDS = 'data.train / data.eval';
+
+/** The eval file's masking seed: every run and every model scores the same masked positions. */
+const EVAL_MASK_SEED = 1234;
+
+export interface TaskData {
+  train?: Example[];
+  /** The eval file's examples (question answering: its features, scored only by `evaluate`). */
+  evalDataset?: Example[];
+  /** The train rows carry the task's targets (tags, answers; masked LM makes its own). */
+  labelled: boolean;
+  dataCollator?: DataCollator<never, unknown>;
+  computeMetrics?: (p: EvalPrediction) => Record<string, number>;
+  /**
+   * The eval file's metrics (`eval_*`) for `model`, scored by its own task loss (not a
+   * distillation objective), when there is an eval file.
+   */
+  evaluate?: (model: AnyModel, batchSize?: number) => Promise<Record<string, number>>;
+}
+
+/** Token-classification rows of a file, checked: string tokens, one string tag each. */
+export function readTokenRows(file: string): Array<TokenClassificationRow & { where: string }> {
+  return readRows(file, DATA_FIELDS).map(({ where, value }) => {
+    const { tokens, tags } = value;
+    const strings = (v: unknown, key: string): string[] => {
+      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string' && x !== '')) fail(where, `${key} must be a non-empty list of non-empty strings, e.g. {"tokens": ["John", "lives", "here"], "tags": ["B-PER", "O", "O"]}.`);
+      return v as string[];
+    };
+    const row = { where, tokens: strings(tokens, 'tokens'), tags: strings(tags, 'tags') };
+    if (row.tokens.length !== row.tags.length) fail(where, `has ${row.tokens.length} tokens but ${row.tags.length} tags; give one tag per token.`);
+    return row;
+  });
+}
+
+/** One SQuAD question, checked; `answers` in either the SQuAD or the HF datasets layout. */
+function squadExample(where: string, v: Record<string, unknown>, context: unknown): SquadExample {
+  const { id, question, answers } = v;
+  if (typeof question !== 'string' || question.trim() === '') fail(where, 'question must be a non-empty string.');
+  if (typeof context !== 'string' || context === '') fail(where, 'context must be a non-empty string.');
+  const pairs: Array<[unknown, unknown]> = Array.isArray(answers)
+    ? answers.map((a: { text?: unknown; answer_start?: unknown }) => [a?.text, a?.answer_start])
+    : typeof answers === 'object' && answers !== null && Array.isArray((answers as { text?: unknown }).text)
+      ? ((answers as { text: unknown[]; answer_start?: unknown[] }).text.map((t, i) => [t, (answers as { answer_start?: unknown[] }).answer_start?.[i]]))
+      : answers === undefined ? [] : fail(where, 'answers must be a list of {"text", "answer_start"} or {"text": [...], "answer_start": [...]}.');
+  return {
+    id: typeof id === 'string' || typeof id === 'number' ? String(id) : where,
+    question,
+    context,
+    answers: pairs.map(([text, start], i) => {
+      if (typeof text !== 'string' || !Number.isInteger(start) || context.slice(start as number, (start as number) + text.length) !== text) {
+        fail(where, `answers[${i}]: ${JSON.stringify(text)} is not found at answer_start ${JSON.stringify(start)} of the context; answer_start counts characters from 0.`);
+      }
+      return { text, answerStart: start as number };
+    }),
+  };
+}
+
+/** SQuAD JSON (`data[].paragraphs[].qas[]`) or one question per row. */
+export function readSquad(file: string): SquadExample[] {
+  if (extname(file).toLowerCase() === '.json') {
+    const text = readTextFile(file, { hint: DATA_FIELDS });
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      return fail(file, `not valid JSON (${(cause as Error).message}).`, cause);
+    }
+    if (typeof json === 'object' && json !== null && !Array.isArray(json) && 'data' in json) {
+      const data = (json as { data: unknown }).data;
+      if (!Array.isArray(data)) fail(file, 'data must be a list of articles {"paragraphs": [...]}, as SQuAD\'s files are.');
+      return data.flatMap((article: { paragraphs?: unknown }, a) => {
+        if (!Array.isArray(article?.paragraphs)) fail(`${file} data[${a}]`, 'paragraphs must be a list of {"context", "qas"}.');
+        return (article.paragraphs as Array<{ context?: unknown; qas?: unknown }>).flatMap((p, pi) => {
+          if (!Array.isArray(p?.qas)) fail(`${file} data[${a}].paragraphs[${pi}]`, 'qas must be a list of {"id", "question", "answers"}.');
+          return (p.qas as Array<Record<string, unknown>>).map((q, qi) => squadExample(`${file} data[${a}].paragraphs[${pi}].qas[${qi}]`, q, p.context));
+        });
+      });
+    }
+  }
+  return readRows(file, DATA_FIELDS).map(({ where, value }: Row) => squadExample(where, value, value.context));
+}
+
+/** Plain-text lines (`.txt`) or the `text` of each row. */
+export function readTexts(file: string): string[] {
+  if (extname(file).toLowerCase() === '.txt') {
+    const lines = readTextFile(file, { hint: DATA_FIELDS }).split('\n').map((l) => l.trim()).filter(Boolean);
+    if (lines.length === 0) fail(file, 'has no text; write one text per line.');
+    return lines;
+  }
+  return readRows(file, DATA_FIELDS).map(({ where, value }) => (typeof value.text === 'string' ? value.text : fail(where, 'text must be a string; masked-LM rows are {"text": "..."} (or use a .txt file, a text per line).')));
+}
+
+/** The tags of token-classification files, in id order: given, or sorted as found. */
+export function tagList(files: readonly string[]): string[] {
+  return [...new Set(files.flatMap((file) => readTokenRows(file).flatMap((r) => r.tags)))].sort();
+}
+
+/**
+ * Read `data` for `task` with `tokenizer` for `model` (the trained one: its labels, vocabulary and
+ * positions set the limits).
+ */
+export function readTaskData(f: ConfigFields, task: Exclude<TaskName, 'sequence-classification'>, data: DataConfig, model: AnyModel, tokenizer: AutoTokenizer | undefined, options: TaskOptions): TaskData {
+  if (tokenizer === undefined) f.fail('tokenizer', `is needed to read ${task} text; set tokenizer (--tokenizer) to a tokenizer folder or hub id.`);
+  if (tokenizer.vocabSize > model.config.vocabSize) f.fail('tokenizer', `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocabSize}; use the model's own tokenizer.`);
+  const positions = positionLimit(model.config);
+  const maxLength = data.maxLength ?? Math.min(128, positions);
+  if (maxLength > positions) f.fail('data.maxLength', `is ${maxLength} but the model has positions for ${positions} tokens; lower it.`);
+  const { train, eval: evalFile } = data;
+
+  if (task === 'token-classification') {
+    const labelList = Object.keys(model.config.id2label).sort((a, b) => Number(a) - Number(b)).map((i) => model.config.id2label[Number(i)]!);
+    const read = (file: string): Example[] => {
+      const rows = readTokenRows(file);
+      return tokenClassificationExamples(rows, tokenizer, { labelList, maxLength, labelAllTokens: options.labelAllTokens, where: (i) => rows[i]!.where });
+    };
+    const metrics = tokenClassificationMetrics(labelList);
+    const evalSet = evalFile === undefined ? undefined : read(evalFile);
+    return {
+      ...(train !== undefined && { train: read(train) }),
+      labelled: true,
+      computeMetrics: metrics,
+      ...(evalSet && { evalDataset: evalSet, evaluate: (model, batchSize) => evaluator(model, evalFile!, batchSize, { computeMetrics: metrics }).evaluate(evalSet as never) }),
+    };
+  }
+
+  if (task === 'question-answering') {
+    const docStride = options.docStride ?? Math.floor(maxLength / 4);
+    const read = (file: string) => {
+      const examples = readSquad(file);
+      return { examples, features: questionAnsweringFeatures(examples, tokenizer, { maxLength, docStride }) };
+    };
+    const evalSet = evalFile === undefined ? undefined : read(evalFile);
+    const trainSet = train === undefined ? undefined : read(train);
+    return {
+      ...(trainSet && { train: trainSet.features }),
+      labelled: trainSet?.examples.every((e) => e.answers.length > 0) ?? true,
+      dataCollator: new DataCollatorForQuestionAnswering({ ...(tokenizer.padTokenId !== undefined && { padTokenId: tokenizer.padTokenId }) }) as DataCollator<never, unknown>,
+      ...(evalSet && {
+        evalDataset: evalSet.features,
+        evaluate: async (model, batchSize) => {
+          const out = await evaluator(model, evalFile!, batchSize, {}).predict(evalSet.features as never, { metricKeyPrefix: 'eval' });
+          const answers = postprocessQaPredictions(evalSet.examples, evalSet.features as QuestionAnsweringFeature[], out.predictions as number[][][]);
+          const m = squadMetrics(answers, evalSet.examples.map((e) => e.answers.map((a) => a.text)));
+          return { eval_exact_match: m.exactMatch, eval_f1: m.f1, eval_runtime: out.metrics.eval_runtime! };
+        },
+      }),
+    };
+  }
+
+  if (tokenizer.maskTokenId === undefined) f.fail('tokenizer', 'names no mask_token in tokenizer_config.json; masked LM needs one.');
+  const specials = tokenizer.buildInputs([]).inputIds;
+  const masking = { vocabSize: model.config.vocabSize, maskTokenId: tokenizer.maskTokenId, specialTokenIds: [...specials, ...(tokenizer.padTokenId !== undefined ? [tokenizer.padTokenId] : [])], mlmProbability: options.mlmProbability };
+  const read = (file: string) => languageModelingExamples(readTexts(file), tokenizer, { maxLength });
+  const collator = new DataCollatorForLanguageModeling({ ...masking, ...(tokenizer.padTokenId !== undefined && { padTokenId: tokenizer.padTokenId }) }) as DataCollator<never, unknown>;
+  const evalSet = evalFile === undefined ? undefined : maskedEvalExamples(read(evalFile), { ...masking, seed: EVAL_MASK_SEED });
+  return {
+    ...(train !== undefined && { train: read(train) }),
+    labelled: true,
+    dataCollator: collator,
+    ...(evalSet && {
+      evalDataset: evalSet,
+      evaluate: async (model, batchSize) => {
+        const m = await evaluator(model, evalFile!, batchSize, { dataCollator: collator }).evaluate(evalSet as never);
+        return { ...m, eval_perplexity: perplexity(m.eval_loss!) };
+      },
+    }),
+  };
+}
+
+/**
+ * The data files of a command for any task (sequence classification through `readDataFiles`), checked against every model that reads them (`models`
+ * by role, the trained one first: its head sets the labels).
+ */
+export function readCommandData(f: ConfigFields, task: TaskName, data: DataConfig, models: Record<string, AnyModel>, tokenizer: AutoTokenizer | undefined, options: TaskOptions): TaskData {
+  const model = Object.values(models)[0]!;
+  if (task !== 'sequence-classification') {
+    return readTaskData(f, task, data, model, tokenizer, options);
+  }
+  const files = readDataFiles(f, data, models as Record<string, Classifier>, tokenizer);
+  const evalSet = files.eval?.examples;
+  return {
+    ...(files.train && { train: files.train.examples }),
+    labelled: files.train?.labelled ?? files.eval?.labelled ?? false,
+    computeMetrics: classificationMetrics(model.config.numLabels),
+    ...(evalSet && { evalDataset: evalSet, evaluate: (m, batchSize) => evaluator(m, data.eval!, batchSize, { computeMetrics: classificationMetrics(m.config.numLabels) }).evaluate(evalSet as never) }),
+  };
+}
+
+/** A plain Trainer that only scores `model` (outputDir is required by TrainingArguments but nothing is written). */
+function evaluator(model: AnyModel, evalFile: string, batchSize = 32, extra: { dataCollator?: DataCollator<never, unknown>; computeMetrics?: (p: EvalPrediction) => Record<string, number> }): Trainer {
+  return new Trainer({ model, args: { outputDir: dirname(evalFile), perDeviceEvalBatchSize: batchSize, reportTo: [], disableTqdm: true }, ...extra } as never) as Trainer;
+}
