@@ -4,6 +4,8 @@ import { BACKEND_NAMES, type BackendName } from '@distillery/backends';
 import { DistilleryDemoError } from './errors.js';
 
 export interface DemoOptions {
+  /** `sequence-classification` (spam filtering, the default) or `masked-lm` (general distillation on nlp-corpus). */
+  task: 'sequence-classification' | 'masked-lm';
   /** Smaller models, shorter texts, fewer steps: the whole run in about two minutes. */
   quick: boolean;
   seed: number;
@@ -29,6 +31,8 @@ fraction alone and distilled from the teacher; prints the comparison, saves the 
 (HF format) and an HTML report. Runs offline.
 
 Options:
+  --task masked-lm           instead: general distillation of a masked LM on nlp-corpus sentences, a
+                             student initialised from the teacher's layers vs a random one (perplexity)
   --quick                    short run (~2 min): smaller models, shorter texts, fewer steps
   --seed N                   seed for the labelled subset, initialisation and shuffling (default 42)
   --labelled-fraction F      fraction of train labels the students see, in (0, 1] (default 0.05)
@@ -60,6 +64,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
       strict: true,
       allowPositionals: false,
       options: {
+        task: { type: 'string' },
         quick: { type: 'boolean', default: false },
         seed: { type: 'string' },
         'labelled-fraction': { type: 'string' },
@@ -74,7 +79,10 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
   } catch (cause) {
     throw new DistilleryDemoError('OPTION_INVALID', `${(cause as Error).message}; see pnpm demo --help`, { cause });
   }
+  const task = values.task ?? 'sequence-classification';
+  if (task !== 'sequence-classification' && task !== 'masked-lm') throw new DistilleryDemoError('OPTION_INVALID', `--task must be sequence-classification or masked-lm, got "${task}"; see pnpm demo --help`);
   return {
+    task,
     quick: values.quick ?? false,
     seed: number('seed', values.seed, 42, (n) => Number.isSafeInteger(n) && n >= 0, 'a non-negative integer'),
     labelledFraction: number('labelled-fraction', values['labelled-fraction'], 0.05, (n) => n > 0 && n <= 1, 'a number in (0, 1]'),

@@ -29,6 +29,7 @@ import { DistilleryDemoError } from './errors.js';
 import { countParameters } from './params.js';
 import { demoPreset } from './presets.js';
 import type { DemoPreset, RunSettings } from './presets.js';
+import { runMlmDemo } from './mlm.js';
 import { writeReport } from './report.js';
 import type { RunLog } from './report.js';
 import { checkTargets, formatResultsTable } from './results.js';
@@ -185,9 +186,13 @@ async function main(): Promise<void> {
     console.log(DEMO_USAGE);
     return;
   }
+  const backend = await initBackend(options.backend ? { backend: options.backend } : {});
+  if (options.task === 'masked-lm') {
+    await runMlmDemo(options);
+    return;
+  }
   const started = performance.now();
   const preset = demoPreset(options.quick);
-  const backend = await initBackend(options.backend ? { backend: options.backend } : {});
 
   // ---- data ----
   const data = loadSpamAssassin({ labelledFraction: options.labelledFraction, seed: options.seed });

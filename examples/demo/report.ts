@@ -110,7 +110,7 @@ function evalCharts(runs: readonly RunLog[]): string[] {
   });
 }
 
-const CSS = `
+export const REPORT_CSS = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1f24; margin: 24px auto; max-width: 1180px; padding: 0 16px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #d8dee4; padding-bottom: 4px; }
 .muted { color: #656d76; font-size: 12px; font-weight: normal; }
@@ -136,7 +136,7 @@ export function renderReport(summary: ReportSummary): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeXml(summary.title)}</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <h1>${escapeXml(summary.title)}</h1>

@@ -3,12 +3,12 @@ import { parseDemoArgs } from '../../examples/demo/args.js';
 
 describe('parseDemoArgs', () => {
   it('fills defaults', () => {
-    expect(parseDemoArgs([])).toEqual({ quick: false, seed: 42, labelledFraction: 0.05, outDir: 'runs/demo', cacheDir: '.cache/demo', help: false });
+    expect(parseDemoArgs([])).toEqual({ task: 'sequence-classification', quick: false, seed: 42, labelledFraction: 0.05, outDir: 'runs/demo', cacheDir: '.cache/demo', help: false });
   });
 
   it('reads every flag', () => {
-    const o = parseDemoArgs(['--quick', '--seed', '7', '--labelled-fraction', '0.05', '--teacher', 'runs/t', '--json', 'r.json', '--out', 'o', '--cache', 'c', '--backend', 'webgpu']);
-    expect(o).toEqual({ quick: true, seed: 7, labelledFraction: 0.05, teacher: 'runs/t', json: 'r.json', outDir: 'o', cacheDir: 'c', backend: 'webgpu', help: false });
+    const o = parseDemoArgs(['--task', 'masked-lm', '--quick', '--seed', '7', '--labelled-fraction', '0.05', '--teacher', 'runs/t', '--json', 'r.json', '--out', 'o', '--cache', 'c', '--backend', 'webgpu']);
+    expect(o).toEqual({ task: 'masked-lm', quick: true, seed: 7, labelledFraction: 0.05, teacher: 'runs/t', json: 'r.json', outDir: 'o', cacheDir: 'c', backend: 'webgpu', help: false });
   });
 
   it('names the bad flag', () => {
@@ -16,5 +16,6 @@ describe('parseDemoArgs', () => {
     expect(() => parseDemoArgs(['--seed', 'x'])).toThrow(/--seed must be a non-negative integer/);
     expect(() => parseDemoArgs(['--sed', '1'])).toThrow(/--sed.*see pnpm demo --help/);
     expect(() => parseDemoArgs(['--backend', 'cuda'])).toThrow(/--backend must be one of tensorflow, webgpu, native, wasm, cpu, got "cuda"/);
+    expect(() => parseDemoArgs(['--task', 'ner'])).toThrow(/--task must be sequence-classification or masked-lm, got "ner"/);
   });
 });

@@ -145,7 +145,7 @@ export function readTaskData(f: ConfigFields, task: Exclude<TaskName, 'sequence-
       ...(train !== undefined && { train: read(train) }),
       labelled: true,
       computeMetrics: metrics,
-      ...(evalSet && { evalDataset: evalSet, evaluate: (model, batchSize) => evaluator(model, evalFile!, batchSize, { computeMetrics: metrics }).evaluate(evalSet as never) }),
+      ...(evalSet && { evalDataset: evalSet, evaluate: (model, batchSize) => evaluateWith(model, evalFile!, batchSize, { computeMetrics: metrics }, evalSet) }),
     };
   }
 
@@ -186,7 +186,7 @@ export function readTaskData(f: ConfigFields, task: Exclude<TaskName, 'sequence-
     ...(evalSet && {
       evalDataset: evalSet,
       evaluate: async (model, batchSize) => {
-        const m = await evaluator(model, evalFile!, batchSize, { dataCollator: collator }).evaluate(evalSet as never);
+        const m = await evaluateWith(model, evalFile!, batchSize, { dataCollator: collator }, evalSet);
         return { ...m, eval_perplexity: perplexity(m.eval_loss!) };
       },
     }),
@@ -208,11 +208,17 @@ export function readCommandData(f: ConfigFields, task: TaskName, data: DataConfi
     ...(files.train && { train: files.train.examples }),
     labelled: files.train?.labelled ?? files.eval?.labelled ?? false,
     computeMetrics: classificationMetrics(model.config.numLabels),
-    ...(evalSet && { evalDataset: evalSet, evaluate: (m, batchSize) => evaluator(m, data.eval!, batchSize, { computeMetrics: classificationMetrics(m.config.numLabels) }).evaluate(evalSet as never) }),
+    ...(evalSet && { evalDataset: evalSet, evaluate: (m, batchSize) => evaluateWith(m, data.eval!, batchSize, { computeMetrics: classificationMetrics(m.config.numLabels) }, evalSet) }),
   };
 }
 
 /** A plain Trainer that only scores `model` (outputDir is required by TrainingArguments but nothing is written). */
 function evaluator(model: AnyModel, evalFile: string, batchSize = 32, extra: { dataCollator?: DataCollator<never, unknown>; computeMetrics?: (p: EvalPrediction) => Record<string, number> }): Trainer {
   return new Trainer({ model, args: { outputDir: dirname(evalFile), perDeviceEvalBatchSize: batchSize, reportTo: [], disableTqdm: true }, ...extra } as never) as Trainer;
+}
+
+/** `eval_*` metrics of `model` on `examples` (without the scoring trainer's own epoch 0). */
+async function evaluateWith(model: AnyModel, evalFile: string, batchSize: number | undefined, extra: Parameters<typeof evaluator>[3], examples: readonly Example[]): Promise<Record<string, number>> {
+  const { epoch: _epoch, ...metrics } = await evaluator(model, evalFile, batchSize, extra).evaluate(examples as never);
+  return metrics;
 }
