@@ -146,7 +146,7 @@ export function registerDistill(program: Command): void {
     // The last training log's per-plugin terms (loss/<plugin>[/<part>]), unweighted.
     const lastLog = trainer.state.logHistory.filter((e) => 'loss' in e).at(-1) ?? {};
     const terms = Object.fromEntries(Object.entries(lastLog).filter((e): e is [string, number] => e[0].startsWith('loss/') && typeof e[1] === 'number'));
-    const metrics = { ...result.metrics, ...terms, ...(data.evaluate && (await data.evaluate(student))) };
+    const metrics = { ...result.metrics, ...terms, ...(data.evaluate && { ...(await data.evaluate(student)), epoch: trainer.state.epoch }) };
     await savePretrainedFolder(student, tokenizer, args.outputDir);
     writeFileAtomic(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
     config.plugins.forEach((p) => p.dispose?.());

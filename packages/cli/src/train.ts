@@ -61,7 +61,7 @@ export function registerTrain(program: Command): void {
     } as never) as Trainer;
     console.error(`[distillery] train ${task}: ${model.constructor.name}${task === 'masked-lm' ? '' : ` (${model.config.numLabels} labels)`} on ${data.train!.length} examples`);
     const result = await trainResumable(trainer, checkpoint);
-    const metrics = { ...result.metrics, ...(data.evaluate && (await data.evaluate(model))) };
+    const metrics = { ...result.metrics, ...(data.evaluate && { ...(await data.evaluate(model)), epoch: trainer.state.epoch }) };
     await savePretrainedFolder(model, tokenizer, args.outputDir);
     writeFileAtomic(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
     model.dispose();
