@@ -82,6 +82,9 @@ describe('output paths: refused before any work, nothing that existed is touched
     writeFileSync(file, 'my notes\n');
     await refused(TRAIN(file), 'OUTPUT_PATH_INVALID', /--output-dir .*notes\.txt \(training\.outputDir\): .*is a file, not a folder/);
     await refused(TRAIN(join(file, 'run')), 'OUTPUT_PATH_INVALID', /lies under .*notes\.txt, which is a file/);
+    // Not writable even for root: a pseudo file system (Node's recursive mkdir would spin there forever).
+    await refused(TRAIN('/proc/distillery-run'), 'OUTPUT_PATH_INVALID', /--output-dir \/proc\/distillery-run \(training\.outputDir\): cannot create files in \/proc \(ENOENT/);
+    await refused(['eval', '--model', other, '--data', task.eval, '--json', '/proc/distillery.json'], 'OUTPUT_PATH_INVALID', /cannot create files in \/proc/);
   });
 
   it('an outputDir equal to, inside, or a symlink to the teacher folder', async () => {
@@ -116,6 +119,9 @@ describe('output paths: refused before any work, nothing that existed is touched
     await refused(evalArgs(join(other, 'results.json')), 'OUTPUT_PATH_INVALID', /is inside the model folder/);
     await refused(evalArgs(task.train), 'OUTPUT_PATH_INVALID', /train\.jsonl is the data\.train file|train\.jsonl already exists and is not a JSON report/);
     await refused(evalArgs(task.eval), 'OUTPUT_PATH_INVALID', /eval\.jsonl is the data\.eval file/);
+    const cfg = join(tmp, 'eval.json');
+    writeFileSync(cfg, JSON.stringify({ model: other, data: { eval: task.eval, maxLength: 16 } }));
+    await refused(['eval', '--config', cfg, '--json', cfg], 'OUTPUT_PATH_INVALID', /eval\.json is the --config file/);
     await refused(evalArgs('/dev/full'), 'OUTPUT_PATH_INVALID', /\/dev\/full exists and is not a regular file/);
   });
 

@@ -69,7 +69,7 @@ export function registerCacheTeacher(program: Command): void {
     const hiddenStates = f.optional(f.get('hiddenStates'), 'hiddenStates', (v, p) => f.boolean(v, p)) ?? false;
     const attentions = f.optional(f.get('attentions'), 'attentions', (v, p) => f.boolean(v, p)) ?? false;
     // Every shard job writes into the same folder, so other shards there are expected.
-    const out = checkOutputDir(f.path(f.get('out'), 'out'), { where: f.where('out'), inputs: inputPaths(common, { teacher: teacherSource }), overwrite: true });
+    const out = checkOutputDir(f.path(f.get('out'), 'out'), { where: f.where('out'), inputs: inputPaths(f, common, { teacher: teacherSource }), overwrite: true });
 
     const teacher = await loadClassifier(teacherSource, { seed: 0 });
     const tokenizer = await loadTokenizer(common.tokenizer, teacherSource);

@@ -75,6 +75,11 @@ export const TRAINING_FLAGS: readonly OverrideFlag[] = [
 export class ConfigFields {
   constructor(private readonly source: ConfigSource) {}
 
+  /** The config file, or undefined when everything came from flags. */
+  get file(): string | undefined {
+    return this.source.file;
+  }
+
   fail(path: string, message: string, cause?: unknown): never {
     throw new DistilleryCliError('CONFIG_INVALID', `${this.where(path)} ${message}`, { cause });
   }
@@ -206,9 +211,12 @@ export function commonConfig(f: ConfigFields, need: { train: boolean; eval: bool
   };
 }
 
-/** What a command reads, for the output-path policy: the tokenizer and data files, plus `models` (hub ids and config objects drop out: nothing on disk). */
-export function inputPaths(config: CommonConfig, models: Record<string, ModelSource | undefined>): InputPath[] {
-  const all: Record<string, ModelSource | undefined> = { ...models, tokenizer: config.tokenizer, 'data.train': config.data.train, 'data.eval': config.data.eval };
+/**
+ * What a command reads, for the output-path policy: its config file, the tokenizer and data
+ * files, plus `models` (hub ids and config objects drop out: nothing on disk).
+ */
+export function inputPaths(f: ConfigFields, config: CommonConfig, models: Record<string, ModelSource | undefined>): InputPath[] {
+  const all: Record<string, ModelSource | undefined> = { '--config': f.file, ...models, tokenizer: config.tokenizer, 'data.train': config.data.train, 'data.eval': config.data.eval };
   return Object.entries(all).filter((e): e is [string, string] => typeof e[1] === 'string').map(([role, path]) => ({ role, path }));
 }
 
@@ -219,7 +227,7 @@ export function inputPaths(config: CommonConfig, models: Record<string, ModelSou
  */
 export function checkRunOutputs(f: ConfigFields, config: CommonConfig & { training: TrainingArguments }, models: Record<string, ModelSource | undefined>, resuming: boolean): void {
   const { outputDir, loggingDir, overwriteOutputDir } = config.training;
-  const inputs = inputPaths(config, models);
+  const inputs = inputPaths(f, config, models);
   checkOutputDir(outputDir, { where: f.where('training.outputDir'), inputs, overwrite: overwriteOutputDir, resuming });
   checkOutputDir(loggingDir, { where: f.where('training.loggingDir'), inputs, overwrite: true });
 }

@@ -10,7 +10,7 @@
  *   ... work ...
  *   writeFileAtomic(out, json);
  */
-import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { DistilleryCliError } from './errors.js';
 
@@ -64,15 +64,24 @@ const isWithin = (child: string, parent: string): boolean => {
   return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
 };
 
-/** The nearest existing ancestor of `path` must be a writable folder (not a file: ENOTDIR later). */
+/** The nearest existing ancestor of `path` must be a folder (not a file: ENOTDIR later) we can write in. */
 function checkParent(path: string, check: OutputCheck): void {
   let head = dirname(resolve(path));
   while (!existsSync(head)) head = dirname(head);
   if (!statSync(head).isDirectory()) refuse(check, `${path} lies under ${head}, which is a file, not a folder; choose a path in a folder.`);
+  probeWritable(head, check);
+}
+
+/**
+ * Create and remove a folder in `dir`: the only test that answers for root (who passes every
+ * permission check), read-only mounts (EROFS) and pseudo file systems like /proc, where Node's
+ * recursive mkdir would otherwise spin forever on ENOENT.
+ */
+function probeWritable(dir: string, check: OutputCheck): void {
   try {
-    accessSync(head, constants.W_OK);
+    rmSync(mkdtempSync(join(dir, '.distillery-probe-')), { recursive: true });
   } catch (cause) {
-    refuse(check, `cannot write under ${head} (no write permission); choose a folder you can write to.`, cause);
+    refuse(check, `cannot create files in ${dir} (${systemErrorReason(cause) ?? (cause as Error).message}); choose a folder you can write to.`, cause);
   }
 }
 
@@ -133,11 +142,7 @@ export function checkOutputDir(dir: string, check: OutputCheck & { overwrite: bo
       const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', ...' : '');
       refuse(check, `${dir} is not empty (${shown}); a finished or other run lives there. Choose a new folder, or pass ${check.overwriteHint ?? '--overwrite-output-dir'} to write over it.`);
     }
-    try {
-      accessSync(abs, constants.W_OK);
-    } catch (cause) {
-      refuse(check, `cannot write in ${dir} (no write permission); choose a folder you can write to.`, cause);
-    }
+    probeWritable(abs, check);
   } else {
     checkParent(abs, check);
   }
