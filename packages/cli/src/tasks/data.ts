@@ -14,7 +14,7 @@ import { dirname, extname } from 'node:path';
 import type { AnyModel, AutoTokenizer } from '@distillery/models';
 import {
   DataCollatorForLanguageModeling, DataCollatorForQuestionAnswering, languageModelingExamples, maskedEvalExamples, perplexity, postprocessQaPredictions,
-  questionAnsweringFeatures, squadMetrics, tokenClassificationExamples, tokenClassificationMetrics, Trainer,
+  questionAnsweringFeatures, squadMetrics, tagSet, tokenClassificationExamples, tokenClassificationMetrics, Trainer,
   type DataCollator, type EvalPrediction, type Example, type QuestionAnsweringFeature, type SquadExample, type TokenClassificationRow,
 } from '@distillery/trainer';
 import type { ConfigFields, DataConfig } from '../config.js';
@@ -116,9 +116,9 @@ export function readTexts(file: string): string[] {
   return readRows(file, DATA_FIELDS).map(({ where, value }) => (typeof value.text === 'string' ? value.text : fail(where, 'text must be a string; masked-LM rows are {"text": "..."} (or use a .txt file, a text per line).')));
 }
 
-/** The tags of token-classification files, in id order: given, or sorted as found. */
+/** The tags token-classification files use, sorted: a new model's label list. */
 export function tagList(files: readonly string[]): string[] {
-  return [...new Set(files.flatMap((file) => readTokenRows(file).flatMap((r) => r.tags)))].sort();
+  return tagSet(files.flatMap((file) => readTokenRows(file)));
 }
 
 /**
