@@ -10,8 +10,11 @@
 #include "parallel.h"
 
 /* Below this many multiply-adds per matrix, OpenBLAS's own threading costs more than it gains:
- * give each of our threads whole matrices and keep OpenBLAS single-threaded meanwhile. */
+ * give each of our threads whole matrices and keep OpenBLAS single-threaded meanwhile. With at
+ * least a few matrices per thread (attention's B·heads products, 512×512×64 at seq 512) whole
+ * matrices per thread win at any size. */
 #define SPLIT_BATCH_BELOW (1u << 22)
+#define MATRICES_PER_THREAD 4
 
 typedef struct {
   CBLAS_TRANSPOSE ta, tb;
@@ -35,7 +38,9 @@ static size_t max1(size_t x) { return x ? x : 1; }
 
 /* Small products: our threads take whole matrices and OpenBLAS stays single-threaded meanwhile. */
 static void run_batch(gemm_ctx *c, size_t batch) {
-  if (batch > 1 && c->m * c->n * c->k < SPLIT_BATCH_BELOW && parallel_threads() > 1) {
+  size_t threads = (size_t)parallel_threads();
+  bool many = batch >= MATRICES_PER_THREAD * threads;
+  if (threads > 1 && batch > 1 && (many || c->m * c->n * c->k < SPLIT_BATCH_BELOW)) {
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
     parallel_for(batch, 1, gemm_range, c);
