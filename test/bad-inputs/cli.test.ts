@@ -295,6 +295,31 @@ describe('config: every field checked up front, named by file (or the flag that 
   });
 });
 
+describe('careless command lines: one CLI_USAGE line and an exit code, in-process too (no process.exit)', () => {
+  it('unknown flag / command / choice, a missing value or required flag', async () => {
+    await refused(['train', '--max-step', '3'], 'CLI_USAGE', /unknown option '--max-step' \(Did you mean --max-steps\?\); `distillery train --help` lists the valid ones\.$/);
+    await refused(['trian'], 'CLI_USAGE', /unknown command 'trian' \(Did you mean train\?\); `distillery --help`/);
+    await refused(['--backend', 'gpu', 'eval'], 'CLI_USAGE', /'--backend <name>' argument 'gpu' is invalid\. Allowed choices are .*cpu; `distillery eval --help`/);
+    await refused(['eval', '--model'], 'CLI_USAGE', /option '--model <value>' argument missing/);
+    await refused(['export', '--model', teacher], 'CLI_USAGE', /required option '--out <dir>' not specified; `distillery export --help`/);
+    // The demo's own refusal (its child process) is carried to distillery's exit status, not lost as 0.
+    await refused(['demo', '--no-such-demo-flag'], 'RUN_FAILED', /the demo \(.*examples\/demo\/demo\.ts\) exited with status 1; its message is above\.$/);
+    const help = await cli('export', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stderr).toBe('');
+  });
+
+  it('a report or cache never lands on the --config file or in a folder of the user\'s', async () => {
+    const cfg = join(tmp, 'eval-run.json');
+    writeFileSync(cfg, JSON.stringify({ model: other, data: { eval: task.eval, maxLength: 16 } }));
+    await refused(['eval', '--config', cfg, '--json', cfg], 'OUTPUT_PATH_INVALID', /--json .*eval-run\.json \(output\): .*eval-run\.json is the --config file/);
+    // cache-teacher shares its --out with other shard jobs, but not with a tokenizer folder.
+    await refused(['cache-teacher', '--teacher', teacher, '--data', task.train, '--max-length', '16', '--out', task.tokenizer], 'OUTPUT_PATH_INVALID', /--out .*tok \(out\): .*tok is not empty \(.*tokenizer\.json.*\); writing there would replace or mix with those files\. Choose a new folder\.$/);
+    // export offers no overwrite flag it does not have.
+    await refused(['export', '--model', teacher, '--out', task.tokenizer], 'OUTPUT_PATH_INVALID', /--out .*tok: .*is not empty .*Choose a new folder\.$/);
+  });
+});
+
 describe('output-path API', () => {
   it('replaces an earlier JSON report atomically, and refuses files it did not write', () => {
     const report = join(tmp, 'api', 'report.json');

@@ -16,6 +16,9 @@ import { DistilleryCliError } from './errors.js';
 import { loadClassifier, loadTokenizer } from './models.js';
 import { checkOutputDir, writeFileAtomic } from './output-path.js';
 
+/** A shard's manifest or data, or writeFileAtomic's temp file of one being written by another job. */
+const SHARD_FILE = /^\.?shard-\d+-of-\d+\.(?:json|bin)(?:\.tmp-\d+)?$/;
+
 const FLAGS: readonly OverrideFlag[] = [
   { flag: 'teacher', path: 'teacher', description: 'trained teacher folder or hub id' },
   { flag: 'tokenizer', path: 'tokenizer', description: 'tokenizer folder or hub id (default: the teacher\'s own); the distill run must use the same' },
@@ -68,8 +71,9 @@ export function registerCacheTeacher(program: Command): void {
     const batchSize = f.optional(f.get('batchSize'), 'batchSize', (v, p) => f.int(v, p, 1)) ?? 32;
     const hiddenStates = f.optional(f.get('hiddenStates'), 'hiddenStates', (v, p) => f.boolean(v, p)) ?? false;
     const attentions = f.optional(f.get('attentions'), 'attentions', (v, p) => f.boolean(v, p)) ?? false;
-    // Every shard job writes into the same folder, so other shards there are expected.
-    const out = checkOutputDir(f.path(f.get('out'), 'out'), { where: f.where('out'), inputs: inputPaths(f, common, { teacher: teacherSource }), overwrite: true });
+    // Every shard job writes into the same folder, so other shards there (and their temp files)
+    // are expected; anything else means --out names a folder of the user's.
+    const out = checkOutputDir(f.path(f.get('out'), 'out'), { where: f.where('out'), inputs: inputPaths(f, common, { teacher: teacherSource }), overwrite: false, overwriteFlag: null, ownFiles: SHARD_FILE });
 
     const teacher = await loadClassifier(teacherSource, { seed: 0 });
     const tokenizer = await loadTokenizer(common.tokenizer, teacherSource);

@@ -20,12 +20,16 @@ export function registerDemo(program: Command): void {
     .argument('[flags...]')
     .action((flags: string[]) => {
       if (!existsSync(DEMO)) {
-        throw new DistilleryCliError('CLI_USAGE', `the demo ships with the distillery repository (examples/demo/demo.ts) and was not found at ${DEMO}; clone the repository and run \`pnpm demo\`.`);
+        // Outside a checkout DEMO resolves to a meaningless path (node_modules/examples/...): don't show it.
+        throw new DistilleryCliError('CLI_USAGE', '`distillery demo` runs examples/demo of the distillery repository, which an installed copy does not include; clone the repository and run `pnpm demo` in it.');
       }
       // The global --backend reaches the child the way every entry point reads it.
       const backend = program.opts<{ backend?: string }>().backend;
       const env = backend ? { ...process.env, DISTILLERY_BACKEND: backend } : process.env;
       const run = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=distillery-source', DEMO, ...flags], { stdio: 'inherit', env });
-      process.exitCode = run.status ?? 1;
+      // The demo printed its own error; this line carries its failure to our exit status.
+      if (run.status !== 0) {
+        throw new DistilleryCliError('RUN_FAILED', `the demo (${DEMO}) ${run.status === null ? `was stopped by ${run.signal ?? 'a signal'}` : `exited with status ${run.status}`}; its message is above.`, { exitCode: run.status ?? 1 });
+      }
     });
 }

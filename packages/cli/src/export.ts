@@ -22,7 +22,7 @@ export function registerExport(program: Command): void {
     .requiredOption('--out <dir>', 'a new or empty folder for the export')
     .option('--quantize', 'also write a dynamic-int8 onnx/model_quantized.onnx (transformers.js dtype "q8")')
     .action(async (flags: ExportFlags) => {
-      const out = checkOutputDir(flags.out, { where: `--out ${flags.out}`, inputs: [{ role: 'model', path: flags.model }], overwrite: false, overwriteHint: 'a new folder name (export never writes over files)' });
+      const out = checkOutputDir(flags.out, { where: `--out ${flags.out}`, inputs: [{ role: 'model', path: flags.model }], overwrite: false, overwriteFlag: null });
       const { exportOnnx, TOKENIZER_FILES } = await loadOnnx('distillery export');
       const dir = await resolveModelDir(flags.model);
       const model = await modelClassFor(loadConfig(dir)).fromPretrained(dir, { log: (line) => console.error(line) });

@@ -130,17 +130,21 @@ function isJsonDocument(path: string): boolean {
  * Check a run's output folder (checkpoints + the final model): not a file, not under a file, not
  * an input folder nor inside one, parent writable; and empty unless `overwrite` (HF's
  * `overwrite_output_dir`) or `resuming` (its checkpoints are what the run continues from), as HF's
- * scripts refuse a non-empty output_dir. Returns the absolute path.
+ * scripts refuse a non-empty output_dir. `overwriteFlag` is the flag the refusal offers (default
+ * --overwrite-output-dir; null for a command that never writes over files); entries matching
+ * `ownFiles` are the command's own and don't count. Returns the absolute path.
  */
-export function checkOutputDir(dir: string, check: OutputCheck & { overwrite: boolean; resuming?: boolean; overwriteHint?: string }): string {
+export function checkOutputDir(dir: string, check: OutputCheck & { overwrite: boolean; resuming?: boolean; overwriteFlag?: string | null; ownFiles?: RegExp }): string {
   const abs = resolve(dir);
   checkInputs(abs, check);
   if (existsSync(abs)) {
-    if (!statSync(abs).isDirectory()) refuse(check, `${dir} is a file, not a folder; name a folder for checkpoints and the saved model.`);
-    const entries = readdirSync(abs);
+    if (!statSync(abs).isDirectory()) refuse(check, `${dir} is a file, not a folder; name a folder (new or empty).`);
+    // Files of this command's own kind (other shard jobs' output) don't make the folder foreign.
+    const entries = readdirSync(abs).filter((name) => !check.ownFiles?.test(name));
     if (entries.length > 0 && !check.overwrite && !check.resuming) {
       const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', ...' : '');
-      refuse(check, `${dir} is not empty (${shown}); a finished or other run lives there. Choose a new folder, or pass ${check.overwriteHint ?? '--overwrite-output-dir'} to write over it.`);
+      const flag = check.overwriteFlag === undefined ? '--overwrite-output-dir' : check.overwriteFlag;
+      refuse(check, `${dir} is not empty (${shown}); writing there would replace or mix with those files. Choose a new folder${flag === null ? '' : `, or pass ${flag} to write over it`}.`);
     }
     probeWritable(abs, check);
   } else {

@@ -5,7 +5,7 @@
  * from main.ts so tests can run a command in-process (`runCli`) without a process per case.
  */
 import 'reflect-metadata';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_NAMES, initBackend, type BackendName } from '@distillery/backends';
 import { registerCacheTeacher } from './cache-teacher.js';
 import { registerDemo } from './demo.js';
@@ -14,6 +14,7 @@ import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerForward } from './forward.js';
 import { registerTrain } from './train.js';
+import { DistilleryCliError } from './errors.js';
 import { systemErrorReason } from './output-path.js';
 
 const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDistill, registerCacheTeacher, registerEval, registerForward, registerDemo, registerExport];
@@ -21,6 +22,11 @@ const COMMANDS: Array<(program: Command) => void> = [registerTrain, registerDist
 export function buildProgram(): Command {
   const program = new Command('distillery')
     .description('Train and distil BERT-family models on TensorFlow.js')
+    // Commander's refusals (unknown flag, missing value, bad choice) throw instead of calling
+    // process.exit, so runCli prints them as one typed line and returns its code in-process too.
+    // Set before the subcommands register: they inherit both settings.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
     .addOption(new Option('--backend <name>', 'compute backend (default: fastest available, or DISTILLERY_BACKEND)').choices(BACKEND_NAMES))
     .hook('preAction', async (cmd) => {
       const backend = cmd.opts<{ backend?: BackendName }>().backend;
@@ -49,9 +55,23 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync([...argv]);
     return 0;
-  } catch (e) {
+  } catch (thrown) {
+    let e = thrown;
+    if (e instanceof CommanderError) {
+      // --help / --version printed what was asked (exit 0); a bare `distillery` printed its help (exit 1).
+      if (e.exitCode === 0 || e.code === 'commander.help') return e.exitCode;
+      e = usageError(e, argv);
+    }
     console.error(errorLine(e) ?? e);
     // An interrupted run exits as a signalled process would (130 / 143, see signals.ts).
     return (e as { exitCode?: number }).exitCode ?? 1;
   }
+}
+
+/** A commander refusal as one CLI_USAGE line that says where the valid flags are listed. */
+function usageError(e: CommanderError, argv: readonly string[]): DistilleryCliError {
+  const command = buildProgram().commands.find((c) => argv.slice(2).includes(c.name()))?.name();
+  const help = command ? `distillery ${command} --help` : 'distillery --help';
+  const what = e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
+  return new DistilleryCliError('CLI_USAGE', `${what}; \`${help}\` lists the valid ones.`, { cause: e });
 }
