@@ -66,7 +66,7 @@ export function classificationMetrics(numLabels: number): (p: EvalPrediction) =>
  * Weights holding NaN/Inf are refused (RUN_FAILED): a broken model is never saved as a result.
  */
 export async function savePretrainedFolder(model: Pick<Classifier, 'savePretrained' | 'namedParameters'>, tokenizer: AutoTokenizer | undefined, dir: string): Promise<void> {
-  const nonFinite = nonFiniteNames(model.namedParameters());
+  const nonFinite = await nonFiniteNames(model.namedParameters());
   if (nonFinite.length > 0) throw new DistilleryCliError('RUN_FAILED', `the trained model has NaN/Inf in ${nonFinite.length} weight tensor(s) (first: ${nonFinite[0]}); nothing saved to ${dir}. Lower learningRate, or check the inputs and teacher weights.`);
   await replaceFilesAtomic(dir, async (staging) => {
     await model.savePretrained(staging);

@@ -6,7 +6,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedAdamW } from '@distillery/native';
 import { DistilleryTrainerError } from './errors.js';
-import { nonFiniteNames } from './finite.js';
 
 /** What the trainer needs from an optimizer: one update, and exact save/restore. */
 export interface Optimizer {
@@ -137,9 +136,12 @@ export class AdamW implements Optimizer {
       }
     }
     const moments = new Map([...state.tensors].filter(([key]) => key.startsWith('exp_avg')));
-    const nonFinite = nonFiniteNames(moments);
+    // The moments were just read from the checkpoint file, so their values are still on the host
+    // (no device read, on any backend): check them there.
+    const host = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
+    const nonFinite = [...moments].filter(([, t]) => !host(t).every(Number.isFinite)).map(([key]) => key);
     if (nonFinite.length > 0) bad(nonFinite[0]!.replace(/^exp_avg(_sq)?\./, ''), `${nonFinite.length} moment tensor(s) hold NaN or Inf (first: ${nonFinite[0]})`);
-    const negative = [...moments].find(([key, t]) => key.startsWith('exp_avg_sq.') && tf.tidy(() => tf.min(t).dataSync()[0]!) < 0);
+    const negative = [...moments].find(([key, t]) => key.startsWith('exp_avg_sq.') && host(t).some((v) => v < 0));
     if (negative) bad(negative[0].slice('exp_avg_sq.'.length), `${negative[0]} has negative entries (a second moment is a mean of squares)`);
   }
 

@@ -430,7 +430,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       this.newBest = false;
     }
     if (!this.trainLoader || !this.lrScheduler) throw new DistilleryTrainerError('ARGS_INVALID', 'saveCheckpoint: checkpoints hold the training position; call it during train() (e.g. from a callback setting control.shouldSave).');
-    const nonFinite = nonFiniteNames(this.trainableVariables());
+    const nonFinite = await nonFiniteNames(this.trainableVariables());
     if (nonFinite.length > 0) throw new DistilleryTrainerError('NON_FINITE_WEIGHTS', `step ${this.state.globalStep}: ${nonFinite.length} weight tensor(s) hold NaN or Inf (first: ${nonFinite[0]}); ${dir} not written, the earlier checkpoints are kept. Lower learningRate or set nanPolicy: "abort" to stop at the first bad step.`);
     this.state.statefulCallbacks = this.callbackHandler.states();
     const written = await writeCheckpoint(this.args.outputDir, this.model, {
