@@ -117,8 +117,15 @@ describe('output paths: refused before any work, nothing that existed is touched
     await refused(evalArgs(tmp), 'OUTPUT_PATH_INVALID', /--json .* \(output\): .* is a folder; name a file/);
     await refused(evalArgs(join(teacher, 'model.safetensors')), 'OUTPUT_PATH_INVALID', /model\.safetensors already exists and is a model\/tokenizer file/);
     await refused(evalArgs(join(other, 'results.json')), 'OUTPUT_PATH_INVALID', /is inside the model folder/);
-    await refused(evalArgs(task.train), 'OUTPUT_PATH_INVALID', /train\.jsonl is the data\.train file|train\.jsonl already exists and is not a JSON report/);
+    await refused(evalArgs(task.train), 'OUTPUT_PATH_INVALID', /train\.jsonl is the data\.train file|train\.jsonl already exists and is not a report/);
     await refused(evalArgs(task.eval), 'OUTPUT_PATH_INVALID', /eval\.jsonl is the data\.eval file/);
+    // Its own earlier report is replaced; any other JSON file is not.
+    const report = join(tmp, 'reports', 'eval.json');
+    for (let run = 0; run < 2; run++) expect((await cli(...evalArgs(report))).code).toBe(0);
+    expect(JSON.parse(readFileSync(report, 'utf8'))).toMatchObject({ examples: 48 });
+    const mine = join(tmp, 'settings.json');
+    writeFileSync(mine, '{"theme": "dark"}');
+    await refused(evalArgs(mine), 'OUTPUT_PATH_INVALID', /settings\.json already exists and is not a report this command wrote/);
     const cfg = join(tmp, 'eval.json');
     writeFileSync(cfg, JSON.stringify({ model: other, data: { eval: task.eval, maxLength: 16 } }));
     await refused(['eval', '--config', cfg, '--json', cfg], 'OUTPUT_PATH_INVALID', /eval\.json is the --config file/);
@@ -323,15 +330,18 @@ describe('careless command lines: one CLI_USAGE line and an exit code, in-proces
 describe('output-path API', () => {
   it('replaces an earlier JSON report atomically, and refuses files it did not write', () => {
     const report = join(tmp, 'api', 'report.json');
-    const check = { where: '--json x' };
+    const check = { where: '--json x', isReport: (j: Record<string, unknown>) => 'a' in j };
     expect(checkOutputFile(report, check)).toBe(report);
     writeFileAtomic(report, '{"a": 1}\n');
     expect(checkOutputFile(report, check)).toBe(report);
     writeFileAtomic(report, '{"a": 2}\n');
     expect(readFileSync(report, 'utf8')).toBe('{"a": 2}\n');
+    // Another JSON file (a package.json) is not a report: refused.
+    writeFileSync(join(tmp, 'api-package.json'), '{"name": "mine"}');
+    expect(() => checkOutputFile(join(tmp, 'api-package.json'), check)).toThrow(/api-package\.json already exists and is not a report this command wrote/);
     expect(readdirSync(join(tmp, 'api'))).toEqual(['report.json']); // no temp left behind
     writeFileSync(join(tmp, 'api', 'notes.md'), '# mine');
-    expect(() => checkOutputFile(join(tmp, 'api', 'notes.md'), check)).toThrow(/--json x: .*notes\.md already exists and is not a JSON report/);
+    expect(() => checkOutputFile(join(tmp, 'api', 'notes.md'), check)).toThrow(/--json x: .*notes\.md already exists and is not a report this command wrote/);
     expect(() => checkOutputDir(join(tmp, 'api'), { ...check, overwrite: false })).toThrow(/is not empty \(notes\.md, report\.json\)/);
     expect(checkOutputDir(join(tmp, 'api'), { ...check, overwrite: false, resuming: true })).toBe(join(tmp, 'api'));
   });

@@ -48,7 +48,7 @@ export function registerEval(program: Command): void {
   addConfigOptions(cmd, FLAGS).action(async (opts: Record<string, unknown>) => {
     const f = new ConfigFields(configSource(opts, FLAGS));
     const config = parseEvalConfig(f);
-    if (config.output !== undefined) checkOutputFile(config.output, { where: f.where('output'), inputs: inputPaths(f, config, { model: config.model }) });
+    if (config.output !== undefined) checkOutputFile(config.output, { where: f.where('output'), inputs: inputPaths(f, config, { model: config.model }), isReport: (j) => 'examples' in j && 'eval_loss' in j });
     const tokenizer = await loadTokenizer(config.tokenizer, config.model);
     const task = await resolveTask(config.task, config.model);
     const model = await loadTaskModel(task, config.model, { seed: 0 });

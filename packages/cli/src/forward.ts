@@ -80,7 +80,7 @@ export function registerForward(program: Command): void {
     .option('--grads <names>', 'comma-separated HF parameter names to differentiate the loss by')
     .requiredOption('--out <file>', 'where to write the JSON report')
     .action(async (flags: ForwardFlags) => {
-      const out = checkOutputFile(flags.out, { where: `--out ${flags.out}`, inputs: [{ role: 'model', path: flags.model }, { role: '--inputs', path: flags.inputs }] });
+      const out = checkOutputFile(flags.out, { where: `--out ${flags.out}`, inputs: [{ role: 'model', path: flags.model }, { role: '--inputs', path: flags.inputs }], isReport: (j) => 'logits' in j && 'hidden_states' in j });
       const inputs = readInputs(flags.inputs);
       const dir = await resolveModelDir(flags.model);
       const config = loadConfig(dir);

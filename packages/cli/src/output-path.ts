@@ -5,7 +5,7 @@
  * (full disk, permissions) leaves what was there before untouched. Every refusal and every I/O
  * failure is one `DistilleryCliError` line naming the flag or config field and the path.
  *
- *   const out = checkOutputFile(flags.out, { where: `--out ${flags.out}`, inputs: [{ role: 'model', path: modelDir }] });
+ *   const out = checkOutputFile(flags.out, { where: `--out ${flags.out}`, inputs: [{ role: 'model', path: modelDir }], isReport: (j) => 'logits' in j });
  *   const dir = checkOutputDir(args.outputDir, { where: f.where('training.outputDir'), inputs, overwrite: args.overwriteOutputDir });
  *   ... work ...
  *   writeFileAtomic(out, json);
@@ -100,10 +100,11 @@ function checkInputs(path: string, check: OutputCheck): void {
 /**
  * Check a file the command will write (a report): not a folder, not under a file, not an input
  * nor inside an input folder, parent writable. An existing file is replaced only when it is a
- * JSON document that is not part of a model folder (a previous report); anything else
- * (weights, a config.json, a dataset) is refused. Returns the absolute path.
+ * JSON document `isReport` recognises as this command's own earlier output (and not a model
+ * folder's file); anything else (weights, a config.json, a package.json, a dataset) is refused.
+ * Returns the absolute path.
  */
-export function checkOutputFile(path: string, check: OutputCheck): string {
+export function checkOutputFile(path: string, check: OutputCheck & { isReport: (json: Record<string, unknown>) => boolean }): string {
   const abs = resolve(path);
   checkInputs(abs, check);
   if (existsSync(abs)) {
@@ -111,16 +112,16 @@ export function checkOutputFile(path: string, check: OutputCheck): string {
     if (stat.isDirectory()) refuse(check, `${path} is a folder; name a file, e.g. ${join(path, 'results.json')}.`);
     if (!stat.isFile()) refuse(check, `${path} exists and is not a regular file; name a new file.`);
     if (MODEL_FILES.has(basename(abs))) refuse(check, `${path} already exists and is a model/tokenizer file; it would be overwritten. Name a new file.`);
-    if (!isJsonDocument(abs)) refuse(check, `${path} already exists and is not a JSON report this command wrote; it would be overwritten. Delete it or name a new file.`);
+    if (!isReportFile(abs, check.isReport)) refuse(check, `${path} already exists and is not a report this command wrote; it would be overwritten. Delete it or name a new file.`);
   }
   checkParent(abs, check);
   return abs;
 }
 
-function isJsonDocument(path: string): boolean {
+function isReportFile(path: string, isReport: (json: Record<string, unknown>) => boolean): boolean {
   try {
-    JSON.parse(readFileSync(path, 'utf8'));
-    return true;
+    const json = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    return typeof json === 'object' && json !== null && !Array.isArray(json) && isReport(json as Record<string, unknown>);
   } catch {
     return false;
   }
