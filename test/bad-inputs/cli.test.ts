@@ -327,6 +327,13 @@ describe('careless command lines: one CLI_USAGE line and an exit code, in-proces
   });
 });
 
+describe('a --task that does not match the model\'s head', () => {
+  it('is refused for a model whose outputs are used as they are (eval, a teacher), not scored with a fresh head', async () => {
+    await refused(['eval', '--model', other, '--data', task.eval, '--max-length', '16', '--task', 'masked-lm'], 'CONFIG_INVALID', /--model .* \(model\): has no trained weights for \d+ tensor\(s\) of BertForMaskedLM \(cls\.predictions\..*\); its head is for another task/);
+    await refused(DISTILL(join(tmp, 'never-mlm'), '--task', 'masked-lm'), 'CONFIG_INVALID', /--teacher .* \(teacher\): has no trained weights .* of BertForMaskedLM/);
+  });
+});
+
 describe('output-path API', () => {
   it('replaces an earlier JSON report atomically, and refuses files it did not write', () => {
     const report = join(tmp, 'api', 'report.json');

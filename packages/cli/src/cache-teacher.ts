@@ -13,7 +13,7 @@ import { computeTeacherShard, probeShape, shardFileBase, shardRange, type Distil
 import { ConfigFields, addConfigOptions, commonConfig, configSource, inputPaths, type OverrideFlag } from './config.js';
 import { readDataFiles } from './data.js';
 import { DistilleryCliError } from './errors.js';
-import { loadClassifier, loadTokenizer } from './models.js';
+import { loadClassifier, loadTokenizer, requireTrainedWeights } from './models.js';
 import { checkOutputDir, writeFileAtomic } from './output-path.js';
 
 /** A shard's manifest or data, or writeFileAtomic's temp file of one being written by another job. */
@@ -75,7 +75,7 @@ export function registerCacheTeacher(program: Command): void {
     // are expected; anything else means --out names a folder of the user's.
     const out = checkOutputDir(f.path(f.get('out'), 'out'), { where: f.where('out'), inputs: inputPaths(f, common, { teacher: teacherSource }), overwrite: false, overwriteFlag: null, ownFiles: SHARD_FILE });
 
-    const teacher = await loadClassifier(teacherSource, { seed: 0 });
+    const teacher = requireTrainedWeights(await loadClassifier(teacherSource, { seed: 0 }), f.where('teacher'));
     const tokenizer = await loadTokenizer(common.tokenizer, teacherSource);
     const files = readDataFiles(f, common.data, { teacher }, tokenizer);
     // Shards slice the train rows followed by the eval rows.

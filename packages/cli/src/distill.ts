@@ -10,7 +10,7 @@ import type { TrainingArguments } from '@distillery/trainer';
 import { CachedTeacher, DistillationTrainer, type LossPlugin } from '@distillery/plugins';
 import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, checkRunOutputs, configSource, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
 import { writeFileAtomic } from './output-path.js';
-import { formatMetrics, loadTeacher, loadTokenizer, savePretrainedFolder } from './models.js';
+import { formatMetrics, loadTeacher, loadTokenizer, requireTrainedWeights, savePretrainedFolder } from './models.js';
 import { PLUGIN_TYPES, parsePlugins } from './plugin-config.js';
 import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 import { readCommandData } from './tasks/data.js';
@@ -111,7 +111,7 @@ export function registerDistill(program: Command): void {
     if (cached && task === 'masked-lm') f.fail('teacherCache', 'cannot serve masked-LM distillation: every batch is masked afresh, so the teacher must run live (drop teacherCache).');
     if (cached && config.initFromTeacher !== undefined) f.fail('initFromTeacher', 'needs the teacher\'s weights, and teacherCache never loads them; name the teacher folder (teacher) instead of the cache.');
     // A sequence-classification teacher may be an ONNX export; the other heads load as task models.
-    const teachers = cached ? [] : await Promise.all(config.teachers.map((t) => (task === 'sequence-classification' ? loadTeacher(t, { seed: args.seed }) : loadTaskModel(task, t, { seed: args.seed }))));
+    const teachers = cached ? [] : await Promise.all(config.teachers.map(async (t, i) => requireTrainedWeights(await (task === 'sequence-classification' ? loadTeacher(t, { seed: args.seed }) : loadTaskModel(task, t, { seed: args.seed })), f.where(Array.isArray(f.get('teacher')) ? `teacher[${i}]` : 'teacher'))));
     const tokenizer = await loadTokenizer(config.tokenizer, config.teachers[0] ?? config.student);
     const teacherConfig = (cached ? cached.config : teachers[0]!.config) as { numLabels?: number; id2label?: Record<number, string> };
     // The student scores the teacher's classes, in the teacher's order (logit KD compares them index by index).

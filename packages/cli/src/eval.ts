@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { ConfigFields, addConfigOptions, commonConfig, configSource, inputPaths, type CommonConfig, type OverrideFlag } from './config.js';
 import { checkOutputFile, writeFileAtomic } from './output-path.js';
-import { formatMetrics, loadTokenizer } from './models.js';
+import { formatMetrics, loadTokenizer, requireTrainedWeights } from './models.js';
 import { readCommandData } from './tasks/data.js';
 import { TASK_FLAG, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
 
@@ -51,7 +51,7 @@ export function registerEval(program: Command): void {
     if (config.output !== undefined) checkOutputFile(config.output, { where: f.where('output'), inputs: inputPaths(f, config, { model: config.model }), isReport: (j) => 'examples' in j && 'eval_loss' in j });
     const tokenizer = await loadTokenizer(config.tokenizer, config.model);
     const task = await resolveTask(config.task, config.model);
-    const model = await loadTaskModel(task, config.model, { seed: 0 });
+    const model = requireTrainedWeights(await loadTaskModel(task, config.model, { seed: 0 }), f.where('model'));
     const data = readCommandData(f, task, config.data, { model }, tokenizer, config.taskOptions);
     const evaluate = (data.labelled && data.evaluate) || f.fail('data.eval', `has no labels; eval needs ${task === 'question-answering' ? 'answers on every question' : '{"label": ...} on every row'}.`);
 

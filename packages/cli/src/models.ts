@@ -13,6 +13,21 @@ import { replaceFilesAtomic } from './output-path.js';
 
 export type Classifier = ModelForSequenceClassification<ModelConfig>;
 
+/**
+ * A model whose outputs are used as they are (eval's model, a teacher) must have loaded every
+ * weight: a head initialised afresh (a --task that does not match the folder's head, a base
+ * model saved without one) would score noise and exit 0. `where` names the field or flag.
+ */
+export function requireTrainedWeights<M extends object>(model: M, where: string): M {
+  // An ONNX teacher has no loadingInfo: its graph holds every weight.
+  const missing = (model as { loadingInfo?: { missingKeys: string[] } }).loadingInfo?.missingKeys ?? [];
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 3).join(', ') + (missing.length > 3 ? ', ...' : '');
+    throw new DistilleryCliError('CONFIG_INVALID', `${where}: has no trained weights for ${missing.length} tensor(s) of ${model.constructor.name} (${shown}); its head is for another task. Pass the --task it was trained for, or a model trained for this one.`);
+  }
+  return model;
+}
+
 /** A classifier from a folder / hub id (a new head when numLabels differs), or randomly initialised from a config. */
 export async function loadClassifier(source: ModelSource, options: { numLabels?: number; seed: number }): Promise<Classifier> {
   const { numLabels, seed } = options;
