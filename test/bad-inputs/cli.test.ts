@@ -311,6 +311,8 @@ describe('careless command lines: one CLI_USAGE line and an exit code, in-proces
     await refused(['export', '--model', teacher], 'CLI_USAGE', /required option '--out <dir>' not specified; `distillery export --help`/);
     // The demo's own refusal (its child process) is carried to distillery's exit status, not lost as 0.
     await refused(['demo', '--no-such-demo-flag'], 'RUN_FAILED', /the demo \(.*examples\/demo\/demo\.ts\) exited with status 1; its message is above\.$/);
+    await refused(TRAIN(join(tmp, 'never-resumed'), '--resume-from-checkpoint', task.train), 'CLI_USAGE', /--resume-from-checkpoint .*train\.jsonl: is a file; name a checkpoint-<step> folder/);
+    await refused(TRAIN(join(tmp, 'never-resumed'), '--resume-from-checkpoint', join(tmp, 'no-such-run')), 'CLI_USAGE', /--resume-from-checkpoint .*no-such-run: does not exist/);
     const help = await cli('export', '--help');
     expect(help.code).toBe(0);
     expect(help.stderr).toBe('');

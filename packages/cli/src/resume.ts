@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { latestCheckpoint, listCheckpoints, readRunConfig, type TrainerCallback, type TrainingArguments, type TrainOutput } from '@distillery/trainer';
 import type { DataConfig } from './config.js';
@@ -32,6 +32,9 @@ export function describeRun(command: string, parts: Record<string, unknown>, dat
 export function resumeCheckpoint(flag: unknown, outputDir: string, runConfig: Record<string, unknown>): string | undefined {
   if (flag === undefined || flag === false) return undefined;
   const given = typeof flag === 'string' ? resolve(flag) : undefined;
+  if (given !== undefined && !statSync(given, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new DistilleryCliError('CLI_USAGE', `--resume-from-checkpoint ${flag as string}: ${existsSync(given) ? 'is a file' : 'does not exist'}; name a checkpoint-<step> folder or the run's outputDir.`);
+  }
   // A run's output folder stands for its newest checkpoint.
   const dir = given === undefined || listCheckpoints(given).length > 0 ? latestCheckpoint(given ?? outputDir) : given;
   if (dir === undefined) throw new DistilleryCliError('CLI_USAGE', `--resume-from-checkpoint: ${outputDir} holds no complete checkpoint-<step> folder; run without the flag to start from scratch, or name a checkpoint folder.`);
