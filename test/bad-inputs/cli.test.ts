@@ -313,6 +313,7 @@ describe('careless command lines: one CLI_USAGE line and an exit code, in-proces
     await refused(['demo', '--no-such-demo-flag'], 'RUN_FAILED', /the demo \(.*examples\/demo\/demo\.ts\) exited with status 1; its message is above\.$/);
     await refused(TRAIN(join(tmp, 'never-resumed'), '--resume-from-checkpoint', task.train), 'CLI_USAGE', /--resume-from-checkpoint .*train\.jsonl: is a file; name a checkpoint-<step> folder/);
     await refused(TRAIN(join(tmp, 'never-resumed'), '--resume-from-checkpoint', join(tmp, 'no-such-run')), 'CLI_USAGE', /--resume-from-checkpoint .*no-such-run: does not exist/);
+    await refused(DISTILL(join(tmp, 'never-cached'), '--teacher-cache', task.train), 'CACHE_INVALID', /teacher cache .*train\.jsonl: is a file, not the folder of shards/);
     const help = await cli('export', '--help');
     expect(help.code).toBe(0);
     expect(help.stderr).toBe('');

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { hostValues } from '@distillery/models';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DistilleryPluginsError } from './errors.js';
 import type { DistillBatch, DistillForwardOptions, DistillModel } from './objective.js';
@@ -215,6 +215,7 @@ export class CachedTeacher implements DistillModel {
       throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${dir}: ${message}`);
     };
     if (!existsSync(dir)) fail('does not exist; write it with `distillery cache-teacher --out DIR`.');
+    if (!statSync(dir).isDirectory()) fail('is a file, not the folder of shards `distillery cache-teacher --out DIR` writes; name that folder.');
     const names = readdirSync(dir).filter((n) => /^shard-\d+-of-\d+\.json$/.test(n)).sort();
     if (names.length === 0) fail('holds no shard-<i>-of-<n>.json; write it with `distillery cache-teacher --out DIR`.');
     const shards = names.map((name) => {
