@@ -110,7 +110,7 @@ describe('installed from the packed tarballs with npm, outside the workspace', (
     // The demo ships with the repository only: one line saying so, no stack trace.
     const demo = spawnSync('npx', ['distillery', 'demo'], { cwd: scratch, encoding: 'utf8' });
     expect(demo.status).toBe(1);
-    expect(demo.stderr.trim().split('\n').filter((l) => l.startsWith('error ['))).toEqual([expect.stringMatching(/^error \[CLI_USAGE\]: the demo ships with the distillery repository/)]);
+    expect(demo.stderr.trim().split('\n').filter((l) => l.startsWith('error ['))).toEqual([expect.stringMatching(/^error \[CLI_USAGE\]: `distillery demo` runs examples\/demo of the distillery repository, which an installed copy does not include/)]);
     expect(demo.stderr).not.toMatch(/\n\s+at /);
   });
 });
