@@ -10,9 +10,10 @@
  *   ... work ...
  *   writeFileAtomic(out, json);
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { DistilleryCliError } from './errors.js';
+import { writeDurably } from '@distillery/trainer';
 
 /** A path the command reads: writing there, or inside it, would destroy the input. */
 export interface InputPath {
@@ -188,13 +189,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
   try {
     mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(tmp, 'w');
-    try {
-      writeFileSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeDurably(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
     removeQuietly(tmp);

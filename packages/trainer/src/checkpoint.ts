@@ -44,7 +44,8 @@ export interface CheckpointData {
   runConfig?: Record<string, unknown>;
 }
 
-function writeDurably(path: string, data: string | Uint8Array): void {
+/** Write `data` to `path` and fsync it before returning (the atomic writers rename such a file into place). */
+export function writeDurably(path: string, data: string | Uint8Array): void {
   const fd = openSync(path, 'w');
   try {
     writeFileSync(fd, data);

@@ -32,7 +32,7 @@ export { DataCollatorWithPadding } from './data/collator.js';
 export type { DataCollator, DataCollatorWithPaddingOptions, ModelInputs } from './data/collator.js';
 export { accuracy, precision, recall, f1, mse, argmaxPredictions } from './metrics.js';
 export type { EvalPrediction, AverageOptions } from './metrics.js';
-export { CHECKPOINT_PREFIX, writeCheckpoint, readCheckpoint, readRunConfig, readTrainerVariables, listCheckpoints, latestCheckpoint, rotateCheckpoints, cleanStaleCheckpointTemps } from './checkpoint.js';
+export { CHECKPOINT_PREFIX, writeDurably, writeCheckpoint, readCheckpoint, readRunConfig, readTrainerVariables, listCheckpoints, latestCheckpoint, rotateCheckpoints, cleanStaleCheckpointTemps } from './checkpoint.js';
 export type { CheckpointData, RngStateFile } from './checkpoint.js';
 export { Trainer } from './trainer.js';
 export type { TrainerOptions, ComputeLossOptions, ComputeLossResult, ComputeLossFunc, TrainOutput, PredictionOutput } from './trainer.js';
