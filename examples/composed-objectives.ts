@@ -39,5 +39,5 @@ for (const log of trainer.state.logHistory.filter((e) => 'loss/kd' in e)) {
   const { temperature } = kd.settings({ step: log.step, maxSteps });
   console.log(`${String(log.step).padStart(4)}  ${log.loss!.toFixed(4)}  | ${plugins.map(term).join(' | ')} | ${temperature.toFixed(2)}`);
 }
-console.log(`held-out accuracy: teacher ${accuracy(teacher, test).toFixed(3)}, distilled student ${accuracy(student, test).toFixed(3)}`);
+console.log(`held-out accuracy: teacher ${(await accuracy(teacher, test)).toFixed(3)}, distilled student ${(await accuracy(student, test)).toFixed(3)}`);
 plugins.forEach((p) => p.dispose?.());

@@ -82,6 +82,6 @@ await trainer.fire('onTrainEnd'); // ← Trainer
 
 const logFile = join(outputDir, 'metrics.jsonl');
 const lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').length : 0;
-console.log(`stopped at step ${trainer.state.globalStep}/${maxSteps}; ${lines} log lines in ${logFile}; held-out accuracy ${accuracy(model, test).toFixed(3)}; tensors alive ${tf.memory().numTensors}`);
+console.log(`stopped at step ${trainer.state.globalStep}/${maxSteps}; ${lines} log lines in ${logFile}; held-out accuracy ${(await accuracy(model, test)).toFixed(3)}; tensors alive ${tf.memory().numTensors}`);
 optimizer.dispose();
 model.dispose();

@@ -36,5 +36,5 @@ for (const log of trainer.state.logHistory.filter((e) => 'loss/tinybert' in e)) 
   const parts = ['embedding', 'hidden', 'attention', 'prediction'].filter((p) => `loss/tinybert/${p}` in log).map((p) => `${p} ${log[`loss/tinybert/${p}`]!.toExponential(2)}`);
   console.log(`step ${String(log.step).padStart(3)} [${tinybert.stage({ step: log.step - 1, maxSteps })}] ${parts.join(', ')}`);
 }
-console.log(`held-out accuracy: teacher ${accuracy(teacher, test).toFixed(3)}, TinyBERT student ${accuracy(student, test).toFixed(3)}`);
+console.log(`held-out accuracy: teacher ${(await accuracy(teacher, test)).toFixed(3)}, TinyBERT student ${(await accuracy(student, test)).toFixed(3)}`);
 tinybert.dispose();

@@ -47,13 +47,16 @@ export async function trainTeacher(train: Example[], epochs: number): Promise<Be
   return teacher;
 }
 
-/** Share of `examples` the model labels right (one forward per example: the rows have different lengths). */
-export function accuracy(model: BertForSequenceClassification, examples: readonly Example[]): number {
-  const right = examples.filter((e) =>
-    tf.tidy(() => {
-      const logits = model.forward({ inputIds: tf.tensor2d([[...e.inputIds]], [1, e.inputIds.length], 'int32') }).logits; // [1, 2]
-      return tf.argMax(logits, -1).dataSync()[0] === e.label;
-    }),
-  );
-  return right.length / examples.length;
+/**
+ * Share of `examples` the model labels right (one forward per example: the rows have different
+ * lengths). The prediction is read with `await data()`: on a GPU backend it lives on the device.
+ */
+export async function accuracy(model: BertForSequenceClassification, examples: readonly Example[]): Promise<number> {
+  let right = 0;
+  for (const e of examples) {
+    const predicted = tf.tidy(() => tf.argMax(model.forward({ inputIds: tf.tensor2d([[...e.inputIds]], [1, e.inputIds.length], 'int32') }).logits, -1)); // [1]
+    if ((await predicted.data())[0] === e.label) right++;
+    predicted.dispose();
+  }
+  return right / examples.length;
 }

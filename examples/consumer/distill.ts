@@ -70,9 +70,14 @@ await trainer.saveModel(); // config.json + model.safetensors + tokenizer files 
 // Reload the saved folder: it must give exactly the trained student's logits.
 const reloaded = await AutoModelForSequenceClassification.fromPretrained('runs/student', { log: false });
 const batch = tokenizer.encode(texts.slice(0, 4), { padding: true });
-const logits = (model: { forward(inputs: { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D }): { logits: tf.Tensor } }) =>
-  tf.tidy(() => model.forward({ inputIds: tf.tensor2d(batch.inputIds, undefined, 'int32'), attentionMask: tf.tensor2d(batch.attentionMask, undefined, 'int32') }).logits.arraySync() as number[][]);
-const [before, after] = [logits(student), logits(reloaded)];
+// Read with `await array()`: on a GPU backend the logits live on the device.
+const logits = async (model: { forward(inputs: { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D }): { logits: tf.Tensor } }) => {
+  const out = tf.tidy(() => model.forward({ inputIds: tf.tensor2d(batch.inputIds, undefined, 'int32'), attentionMask: tf.tensor2d(batch.attentionMask, undefined, 'int32') }).logits);
+  const values = await out.array();
+  out.dispose();
+  return values;
+};
+const [before, after] = [await logits(student), await logits(reloaded)];
 
 console.log(JSON.stringify({
   backend: backend.backend,

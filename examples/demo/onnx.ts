@@ -18,8 +18,10 @@ export async function scoreOnnx(name: string, dir: string, dtype: 'fp32' | 'q8',
       const width = Math.max(...rows.map((r) => r.inputIds.length));
       const pad = (r: Example, value: (j: number) => number) => Array.from({ length: width }, (_, j) => (j < r.inputIds.length ? value(j) : 0));
       const batch = { inputIds: tf.tensor2d(rows.map((r) => pad(r, (j) => r.inputIds[j]!)), undefined, 'int32'), attentionMask: tf.tensor2d(rows.map((r) => pad(r, () => 1)), undefined, 'int32') };
-      predicted.push(...tf.tidy(() => tf.argMax(model.forward(batch, { training: false }).logits, -1).arraySync() as number[]));
-      tf.dispose(Object.values(batch));
+      // Read with `await data()`: argMax runs on the active backend, whose tensors may live on a GPU.
+      const best = tf.tidy(() => tf.argMax(model.forward(batch, { training: false }).logits, -1));
+      predicted.push(...(await best.data()));
+      tf.dispose([best, ...Object.values(batch)]);
     }
     const labels = test.map((e) => e.label ?? -1);
     return { name, description: `${source.description ?? ''} · ONNX Runtime ${dtype === 'q8' ? 'int8' : 'fp32'}`, accuracy: accuracy(predicted, labels), f1: f1(predicted, labels), params: source.params, encoderParams: source.encoderParams, msPerExample: await msPerExample(model, test) };

@@ -5,9 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { initBackend } from '@distillery/backends';
 import { BertForSequenceClassification, DistilleryModelsError, createConfig, onHost } from '@distillery/models';
 import { TeacherCache } from '@distillery/plugins';
+import { exportOnnx, OnnxTeacher } from '@distillery/onnx';
+import { tempDir } from '../helpers/tmp.js';
 import { SWIFTSHADER_MISSING, useSwiftShader } from '../helpers/swiftshader.js';
 
 const available = useSwiftShader();
+const tmp = tempDir('distillery-webgpu-');
 
 describe.skipIf(!available)(available ? 'webgpu on SwiftShader' : `webgpu on SwiftShader — ${SWIFTSHADER_MISSING}`, () => {
   // First: the automatic choice is made once per process.
@@ -91,5 +94,34 @@ describe.skipIf(!available)(available ? 'webgpu on SwiftShader' : `webgpu on Swi
     await expect(small.flush()).rejects.toMatchObject({ code: 'CACHE_LIMIT' });
     tf.dispose([hit!.logits, ids, again]);
     tf.env().set('WEBGPU_CPU_FORWARD', true);
+  });
+
+  it('ONNX export of weights that live on the GPU, and an ONNX teacher asked on webgpu: no synchronous device read', async () => {
+    await tf.setBackend('webgpu');
+    const model = BertForSequenceClassification.fromConfig(createConfig('bert', { vocabSize: 20, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 16, maxPositionEmbeddings: 8, numLabels: 3 }), 4);
+    // As after a training step: every weight rewritten by a kernel, so its values exist only on the device.
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+    for (const p of model.namedParameters().values()) p.assign(tf.tidy(() => tf.mul(p, 1.5)));
+    tf.env().set('WEBGPU_CPU_FORWARD', true);
+    expect([...model.namedParameters().values()].some(onHost)).toBe(false);
+    const dir = `${tmp}/onnx`;
+    await exportOnnx(model, dir);
+    const teacher = await OnnxTeacher.fromPretrained(dir);
+    try {
+      // Host-built ids, as a collator makes them: the teacher reads them on the host, the TF.js model on the device.
+      const inputIds = tf.tensor2d([[2, 5, 7, 3], [2, 9, 3, 0]], undefined, 'int32');
+      const attentionMask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0]], undefined, 'int32');
+      const viaOnnx = teacher.forward({ inputIds, attentionMask }, { training: false }).logits;
+      const viaTfjs = tf.tidy(() => model.forward({ inputIds, attentionMask }).logits);
+      const [a, b] = [await viaOnnx.data(), await viaTfjs.data()];
+      expect(a.length).toBe(6);
+      let worst = 0;
+      a.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b[i]!))));
+      expect(worst).toBeLessThan(1e-4);
+      tf.dispose([inputIds, attentionMask, viaOnnx, viaTfjs]);
+    } finally {
+      await teacher.dispose();
+      model.dispose();
+    }
   });
 });

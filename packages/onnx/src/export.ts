@@ -29,13 +29,13 @@ export interface ExportResult {
 }
 
 export async function exportOnnx(model: AnyModel, dir: string, options: ExportOptions = {}): Promise<ExportResult> {
-  const fp32 = buildGraph(model);
+  const fp32 = await buildGraph(model);
   const files: string[] = [];
   await mkdir(join(dir, 'onnx'), { recursive: true });
   await writeAtomic(join(dir, 'onnx', 'model.onnx'), fp32.bytes);
   files.push('onnx/model.onnx');
   if (options.quantize) {
-    await writeAtomic(join(dir, 'onnx', 'model_quantized.onnx'), buildGraph(model, { quantize: true }).bytes);
+    await writeAtomic(join(dir, 'onnx', 'model_quantized.onnx'), (await buildGraph(model, { quantize: true })).bytes);
     files.push('onnx/model_quantized.onnx');
   }
   const tokenizerFiles = options.tokenizerDir === undefined ? [] : TOKENIZER_FILES.filter((f) => existsSync(join(options.tokenizerDir!, f)));

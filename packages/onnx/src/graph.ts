@@ -26,14 +26,27 @@ export interface GraphSignature {
   outputs: string[];
 }
 
-function host(t: tf.Tensor): Float32Array {
-  return t.dataSync() as Float32Array;
+/**
+ * Host copies of the model's weights, read with `await data()` before the (synchronous) graph
+ * build: after training on a GPU backend they live on the device, where a synchronous read throws
+ * in Node and stalls a browser's GPU pipeline.
+ */
+type HostWeights = ReadonlyMap<tf.Tensor, Float32Array>;
+
+async function readWeights(model: AnyModel): Promise<HostWeights> {
+  const params = [...model.namedParameters().values()];
+  return new Map(await Promise.all(params.map(async (p) => [p, (await p.data()) as Float32Array] as const)));
+}
+
+function host(values: HostWeights, t: tf.Tensor): Float32Array {
+  const v = values.get(t);
+  if (v === undefined) throw new DistilleryOnnxError('UNSUPPORTED_MODEL', `a weight of shape [${t.shape.join(', ')}] is not among the model's namedParameters(), so it cannot be exported; export a @distillery/models class.`);
+  return v;
 }
 
 /** `[out, in]` (HF Linear) to `[in, out]` (ONNX MatMul's right operand), times `scale`. */
-function transposed(w: tf.Tensor, scale: number): Float32Array {
+function transposed(src: Float32Array, w: tf.Tensor, scale: number): Float32Array {
   const [rows, cols] = w.shape as [number, number];
-  const src = host(w);
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c]! * scale;
   return out;
@@ -70,12 +83,13 @@ class EncoderGraph {
   constructor(
     readonly g: GraphBuilder,
     private readonly quantize: boolean,
+    private readonly values: HostWeights,
   ) {}
 
   weight(t: tf.Tensor, hint: string): string {
     let name = this.written.get(t);
     if (name === undefined) {
-      name = this.g.tensor(hint, DType.FLOAT, t.shape, host(t));
+      name = this.g.tensor(hint, DType.FLOAT, t.shape, host(this.values, t));
       this.written.set(t, name);
     }
     return name;
@@ -91,8 +105,8 @@ class EncoderGraph {
     let entry = byScale.get(scale);
     if (!entry) {
       const [outF, inF] = l.weight.shape as [number, number];
-      const wt = transposed(l.weight, scale); // [in, out]
-      const b = l.bias && (scale === 1 ? this.weight(l.bias, `${hint}.bias`) : this.g.float(`${hint}.bias`, host(l.bias).map((v) => v * scale)));
+      const wt = transposed(host(this.values, l.weight), l.weight, scale); // [in, out]
+      const b = l.bias && (scale === 1 ? this.weight(l.bias, `${hint}.bias`) : this.g.float(`${hint}.bias`, host(this.values, l.bias).map((v) => v * scale)));
       if (this.quantize) {
         const q = quantizeColumns(wt, inF, outF);
         entry = {
@@ -185,14 +199,14 @@ class EncoderGraph {
   }
 }
 
-/** Build the graph of `model` (MatMul weights dynamic-int8 with `quantize`); returns the serialised ModelProto and its I/O names. */
-export function buildGraph(model: AnyModel, options: { quantize?: boolean } = {}): { bytes: Uint8Array; signature: GraphSignature } {
+/** Build the graph of `model` (MatMul weights dynamic-int8 with `quantize`); resolves to the serialised ModelProto and its I/O names. */
+export async function buildGraph(model: AnyModel, options: { quantize?: boolean } = {}): Promise<{ bytes: Uint8Array; signature: GraphSignature }> {
   const backbone = model.backbone;
   if (!(backbone instanceof EncoderBackbone)) {
     throw new DistilleryOnnxError('UNSUPPORTED_MODEL', `${model.constructor.name}: its backbone is not an EncoderBackbone, so its forward cannot be exported; export a @distillery/models class.`);
   }
   const g = new GraphBuilder();
-  const e = new EncoderGraph(g, options.quantize ?? false);
+  const e = new EncoderGraph(g, options.quantize ?? false, await readWeights(model));
   const p = backbone.parts;
   const dims = ['batch_size', 'sequence_length'];
   const ids = g.input('input_ids', DType.INT64, dims);

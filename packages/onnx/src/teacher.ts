@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { loadConfig, type ModelConfig } from '@distillery/models';
+import { hostValues, loadConfig, type ModelConfig } from '@distillery/models';
 import type { DistillBatch, DistillForwardOptions, DistillModel, DistillOutputs } from '@distillery/plugins';
 import { DistilleryOnnxError } from './errors.js';
 
@@ -150,14 +150,15 @@ export class OnnxTeacher implements DistillModel {
       throw new DistilleryOnnxError('OUTPUT_MISSING', `ONNX teacher ${this.dir}: its graph returns ${this.outputNames.join(', ')} only, so it has no hidden states or attentions (asked: ${wanted.join(', ')}). Plugins that compare layers (hidden, attention, cosine, patient, MiniLM, TinyBERT) need a TF.js teacher; with an ONNX teacher distil with logit-level plugins (logit_kd).`);
     }
     const [b, s] = inputs.inputIds.shape;
-    const int64 = (t: tf.Tensor | undefined, fill: number): BigInt64Array => (t ? BigInt64Array.from(t.dataSync() as Int32Array, (v) => BigInt(v)) : new BigInt64Array(b * s).fill(BigInt(fill)));
+    // The batch comes from a collator, so its values are on the host even on a GPU backend (no device read).
+    const int64 = (t: tf.Tensor | undefined, name: string, fill: number): BigInt64Array => (t ? BigInt64Array.from(hostValues(t, name), (v) => BigInt(v)) : new BigInt64Array(b * s).fill(BigInt(fill)));
     const feeds: Record<string, { data: BigInt64Array; dims: number[] }> = {};
     for (const name of this.inputNames) {
       const source = name === 'input_ids' ? inputs.inputIds : name === 'attention_mask' ? inputs.attentionMask : name === 'token_type_ids' ? inputs.tokenTypeIds : undefined;
       if (!['input_ids', 'attention_mask', 'token_type_ids'].includes(name)) {
         throw new DistilleryOnnxError('TEACHER_INVALID', `ONNX teacher ${this.dir}: the graph asks for input "${name}", which an encoder batch does not have (input_ids, attention_mask, token_type_ids).`);
       }
-      feeds[name] = { data: int64(source, name === 'attention_mask' ? 1 : 0), dims: [b, s] };
+      feeds[name] = { data: int64(source, name, name === 'attention_mask' ? 1 : 0), dims: [b, s] };
     }
     const reply = this.call(feeds);
     const logits = reply.outputs?.logits;
