@@ -2,7 +2,8 @@
  * `distillery export` and `distillery distill --teacher <ONNX folder>`, in-process through runCli:
  * the export loads in transformers.js' text-classification pipeline (local files only) with the
  * TF.js model's label and scores; a folder without a tokenizer exports the model alone and says
- * so; a non-empty or input --out is refused before any work; an exported teacher distils.
+ * so; a non-empty or input --out is refused before any work; an exported teacher distils, with the
+ * layer plugins when exported with --hidden-states --attentions.
  */
 import * as tf from '@tensorflow/tfjs';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -95,6 +96,23 @@ describe('distillery distill --teacher <ONNX folder>', () => {
     writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), plugins: [{ type: 'hiddenState' }], training: { outputDir: join(tmp, 'student2'), maxSteps: 1, reportTo: [] } }));
     const refused = await cli('distill', '--config', config);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^error \[OUTPUT_MISSING\]: ONNX teacher .* has no hidden states or attentions/m);
+    expect(refused.stderr).toMatch(/^error \[OUTPUT_MISSING\]: ONNX teacher .*model\.onnx: the graph has no hidden_states\.\{i\} outputs .*--hidden-states`/m);
+  });
+
+  it('exported with --hidden-states --attentions, the teacher serves the hidden-state and attention plugins', async () => {
+    const out = join(tmp, 'exported-layers');
+    const r = await cli('export', '--model', modelDir, '--out', out, '--hidden-states', '--attentions');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('graph outputs logits, hidden_states.{0..2}, attentions.{0..1}');
+    const config = join(tmp, 'distill-layers.json');
+    writeFileSync(config, JSON.stringify({
+      teacher: out, student: bertConfig(16, 1), tokenizer: task.tokenizer, data: { train: task.train, maxLength: 16 },
+      plugins: [{ type: 'logitKd' }, { type: 'hiddenState', maskPadding: true }, { type: 'attention' }],
+      training: { outputDir: join(tmp, 'student-layers'), maxSteps: 2, perDeviceTrainBatchSize: 16, loggingSteps: 1, saveStrategy: 'no', reportTo: [] },
+    }));
+    const d = await cli('distill', '--config', config);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toMatch(/loss\/hidden +\d/);
+    expect(d.stdout).toMatch(/loss\/attention +\d/);
   });
 });

@@ -1,11 +1,12 @@
 // exportOnnx → transformers.js (local files only, onnxruntime-node) equals the TF.js forward within
-// 1e-4 for every family × head, the config options the ports support, and the parity fixtures.
+// 1e-4 for every family × head, the config options the ports support, and the parity fixtures; with
+// the layer outputs on, every hidden state, attention map and score map too, under optimum's names.
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createConfig, createModel, loadConfig, modelClassFor, type AnyModel, type ModelConfig, type ModelType, type Task } from '@distillery/models';
-import { exportOnnx } from '@distillery/onnx';
+import { exportOnnx, type LayerOutputOptions } from '@distillery/onnx';
 import { initBackend } from '@distillery/backends';
 import * as hf from '@huggingface/transformers';
 import { tempDir } from '../helpers/tmp.js';
@@ -46,14 +47,16 @@ async function runTransformersJs(dir: string, task: Task, modelType: ModelType, 
   }
 }
 
-/** The TF.js forward's outputs under transformers.js' names. */
-function runTfjs(model: AnyModel, batch: Batch): Record<string, { data: Float32Array; dims: number[] }> {
+/** The TF.js forward's outputs under transformers.js' names (optimum's `hidden_states.{i}` for the layer lists). */
+function runTfjs(model: AnyModel, batch: Batch, layers: LayerOutputOptions = {}): Record<string, { data: Float32Array; dims: number[] }> {
   return tf.tidy(() => {
     const inputs = { inputIds: int32(batch.ids), attentionMask: int32(batch.mask), ...(batch.types ? { tokenTypeIds: int32(batch.types) } : {}) };
-    const out = model.forward(inputs) as unknown as Record<string, tf.Tensor | undefined>;
-    const named: Record<string, tf.Tensor | undefined> = 'lastHiddenState' in out
+    const out = model.forward(inputs, layers) as unknown as Record<string, tf.Tensor | tf.Tensor[] | undefined>;
+    const head: Record<string, tf.Tensor | tf.Tensor[] | undefined> = 'lastHiddenState' in out
       ? { last_hidden_state: out.lastHiddenState, pooler_output: out.poolerOutput }
       : 'startLogits' in out ? { start_logits: out.startLogits, end_logits: out.endLogits } : { logits: out.logits };
+    const lists = { hidden_states: out.hiddenStates, attentions: out.attentions, attention_scores: out.attentionScores } as Record<string, tf.Tensor[] | undefined>;
+    const named = { ...head, ...Object.fromEntries(Object.entries(lists).flatMap(([prefix, list]) => (list ?? []).map((t, i) => [`${prefix}.${i}`, t]))) } as Record<string, tf.Tensor | undefined>;
     return Object.fromEntries(Object.entries(named).filter(([, t]) => t).map(([k, t]) => [k, { data: t!.dataSync() as Float32Array, dims: t!.shape }]));
   });
 }
@@ -64,10 +67,10 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-async function expectParity(model: AnyModel, task: Task, batch: Batch): Promise<void> {
+async function expectParity(model: AnyModel, task: Task, batch: Batch, layers: LayerOutputOptions = {}): Promise<void> {
   const dir = join(tempDir('distillery-onnx-'), 'export');
-  const result = await exportOnnx(model, dir);
-  const ours = runTfjs(model, batch);
+  const result = await exportOnnx(model, dir, layers);
+  const ours = runTfjs(model, batch, layers);
   const theirs = await runTransformersJs(dir, task, model.config.modelType, batch);
   expect(Object.keys(ours).sort()).toEqual(result.signature.outputs.slice().sort());
   for (const [name, t] of Object.entries(ours)) {
@@ -106,6 +109,19 @@ describe.each(CONFIGS)('%s', (_name, makeConfig) => {
     const model = createModel(config, { task, seed: 3 });
     try {
       await expectParity(model, task, batchFor(config));
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+// Read through AutoModel: transformers.js returns every graph output by name there.
+describe.each(CONFIGS)('%s with layer outputs', (_name, makeConfig) => {
+  it('hidden_states.{i}, attentions.{i}, attention_scores.{i} match the TF.js forward', async () => {
+    const config = makeConfig();
+    const model = createModel(config, { task: 'sequenceClassification', seed: 4 });
+    try {
+      await expectParity(model, 'base', batchFor(config), { outputHiddenStates: true, outputAttentions: true, outputAttentionScores: true });
     } finally {
       model.dispose();
     }

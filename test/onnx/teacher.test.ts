@@ -2,16 +2,18 @@
  * ONNX teachers: a TF.js teacher trained on a token-detection task is exported (fp32 and int8),
  * its ONNX copies score like it (int8 within one accuracy point), and a 2-layer student distilled
  * from the ONNX teacher alone (logit KD on an unlabelled transfer set, TeacherCache on) beats the
- * same student trained on the few labels it has. Plugins that need layers refuse clearly.
+ * same student trained on the few labels it has. Plugins that need layers refuse clearly, naming the
+ * export flag; exported with the layer outputs, the hidden-state and attention plugins give the
+ * losses the TF.js teacher gives (within 1e-4).
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BertForSequenceClassification } from '@distillery/models';
-import { DistillationTrainer, HiddenStatePlugin, LogitKdPlugin, TeacherCache } from '@distillery/plugins';
+import { AttentionPlugin, DistillationObjective, DistillationTrainer, HiddenStatePlugin, LogitKdPlugin, TeacherCache, TinyBertPlugin, type DistillModel, type LossPlugin } from '@distillery/plugins';
 import { Trainer, accuracy, argmaxPredictions, initBackend, type Example, type TrainingArgumentsInit } from '@distillery/trainer';
 import { exportOnnx, OnnxTeacher } from '@distillery/onnx';
-import { DISTILL_DIR, keywordTask as task } from '../plugins/helpers.js';
+import { DISTILL_DIR, keywordTask as task, loadDistillFixture, loadDistillModels } from '../plugins/helpers.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const tmp = tempDir('distillery-onnx-teacher-');
@@ -69,7 +71,7 @@ it('an exported teacher teaches through ONNX Runtime; int8 keeps its accuracy; l
   const distilled = await BertForSequenceClassification.fromPretrained(`${DISTILL_DIR}student`, { log: false });
   const transfer = train.map(({ inputIds }) => ({ inputIds }));
   expect(() => new DistillationTrainer({ model: distilled, teacher: onnxTeacher, plugins: [new HiddenStatePlugin()], args: args('refused', 1), trainDataset: transfer }))
-    .toThrow(/has no hidden states or attentions.*logit-level plugins/);
+    .toThrow(/model\.onnx: the graph has no hidden_states\.\{i\} outputs .*distillery export .*--hidden-states`.*logit-level plugins/);
   const cache = new TeacherCache();
   const kd = new DistillationTrainer({ model: distilled, teacher: onnxTeacher, plugins: [new LogitKdPlugin({ temperature: 1, alpha: 1 })], args: args('distilled', 8), trainDataset: transfer, distillation: { teacherCache: cache } });
   await kd.train();
@@ -84,4 +86,60 @@ it('an exported teacher teaches through ONNX Runtime; int8 keeps its accuracy; l
   expect(cache.hits).toBeGreaterThan(0);
   expect(distilledAcc).toBeGreaterThan(aloneAcc + 0.05);
   for (const m of [alone, distilled]) m.dispose();
+});
+
+it('exported with its layer outputs, an ONNX teacher gives the TF.js teacher\'s hidden-state and attention losses', async () => {
+  const { inputs } = loadDistillFixture();
+  const { teacher, student, batch } = await loadDistillModels(DISTILL_DIR, inputs);
+  const dir = join(tmp, 'teacher-layers');
+  await exportOnnx(teacher, dir, { outputHiddenStates: true, outputAttentions: true, outputAttentionScores: true });
+  const onnxTeacher = await OnnxTeacher.fromPretrained(dir);
+  // Fresh plugins per teacher: the projectors are seeded alike, so only the teacher outputs differ.
+  const plugins = (): LossPlugin[] => [
+    new LogitKdPlugin({ temperature: inputs.temperature, alpha: inputs.alpha }),
+    new HiddenStatePlugin({ layerMap: { kind: 'explicit', map: inputs.hidden_layer_map }, maskPadding: true }),
+    new AttentionPlugin({ layerMap: { kind: 'explicit', map: inputs.attention_layer_map } }),
+    new AttentionPlugin({ name: 'scores', target: 'scores', maskPadding: true }),
+    new TinyBertPlugin({ name: 'tinybert' }),
+  ];
+  const terms = (source: DistillModel): Map<string, number> => {
+    const objective = new DistillationObjective(plugins(), source);
+    objective.setup(student as DistillModel);
+    const progress = { step: 0, maxSteps: 1 };
+    const teacherOut = objective.teacherOutputs(batch, progress);
+    const values = new Map<string, number>();
+    tf.tidy(() => {
+      const r = objective.compute(student as DistillModel, batch, teacherOut, progress, { training: false });
+      for (const [k, v] of [['loss', r.loss] as const, ...r.terms]) values.set(k, v.arraySync() as number);
+    });
+    tf.dispose(teacherOut as unknown as tf.TensorContainer);
+    objective.dispose();
+    return values;
+  };
+  const before = tf.memory().numTensors;
+  const tfjs = terms(teacher as DistillModel);
+  const onnx = terms(onnxTeacher);
+  expect(tf.memory().numTensors).toBe(before);
+  expect([...onnx.keys()]).toEqual([...tfjs.keys()]);
+  expect(tfjs.size).toBeGreaterThan(6);
+  const worst = Math.max(...[...tfjs].map(([k, v]) => Math.abs(v - onnx.get(k)!)));
+  console.log(`ONNX vs TF.js teacher: ${tfjs.size} loss terms (${[...tfjs.keys()].join(', ')}), max |Δ| ${worst.toExponential(2)}`);
+  for (const [k, v] of tfjs) {
+    expect(Number.isFinite(v), k).toBe(true);
+    expect(Math.abs(v - onnx.get(k)!), k).toBeLessThan(1e-4);
+  }
+  // The layer terms are not trivially zero: the student and teacher differ.
+  expect(tfjs.get('loss/hidden')!).toBeGreaterThan(1e-3);
+  expect(tfjs.get('loss/attention')!).toBeGreaterThan(1e-6);
+  await onnxTeacher.dispose();
+
+  // Exported with hidden states only: the attention plugin is refused before training, naming the missing flags.
+  const partial = join(tmp, 'teacher-hidden-only');
+  await exportOnnx(teacher, partial, { outputHiddenStates: true });
+  const hiddenOnly = await OnnxTeacher.fromPretrained(partial);
+  expect(() => new DistillationObjective([new HiddenStatePlugin(), new AttentionPlugin()], hiddenOnly).setup(student as DistillModel))
+    .toThrow(/the graph has no attentions\.\{i\} outputs .*--attentions`/);
+  await hiddenOnly.dispose();
+  for (const m of [teacher, student]) m.dispose();
+  tf.dispose(batch as unknown as tf.TensorContainer);
 });

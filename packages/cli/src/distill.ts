@@ -138,8 +138,6 @@ export function registerDistill(program: Command): void {
       distillation: { seed: args.seed, ...(config.teacherWeights && { teacherWeights: config.teacherWeights }) },
       runConfig,
     } as never) as DistillationTrainer;
-    // What the plugins need first, checked before any step (a schedule may ask for more later).
-    cached?.checkServes(trainer.objective.request({ step: 0, maxSteps: 1 }));
     const loss = config.plugins.map((p) => p.name).join(' + ');
     console.error(`[distillery] distill ${task}: ${cached ? `teacher outputs from ${cached.dir}` : `${teachers.length} teacher(s)`} → ${student.constructor.name} on ${data.train!.length} ${data.labelled ? 'labelled' : 'unlabelled'} examples, loss ${loss}`);
     const result = await trainResumable(trainer, checkpoint);

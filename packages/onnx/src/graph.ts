@@ -4,7 +4,8 @@
  * port: whatever config option built the TF.js model (RoBERTa padding positions, ALBERT shared
  * groups and embedding mapping, ELECTRA embeddings_project, activations) is in the structure.
  * Names follow transformers.js / optimum: inputs `input_ids`, `attention_mask`, `token_type_ids`;
- * outputs `logits`, `start_logits`/`end_logits`, `last_hidden_state`, `pooler_output`.
+ * outputs `logits`, `start_logits`/`end_logits`, `last_hidden_state`, `pooler_output`, and on
+ * request the per-layer `hidden_states.{i}` / `attentions.{i}` / `attention_scores.{i}`.
  */
 import type * as tf from '@tensorflow/tfjs';
 import {
@@ -12,6 +13,7 @@ import {
   type Activation, type AnyModel, type LayerNorm, type Linear, type TransformerLayerWeights,
 } from '@distillery/models';
 import { DistilleryOnnxError } from './errors.js';
+import { requested, type LayerOutput, type LayerOutputOptions } from './layer-outputs.js';
 import { DType, GraphBuilder } from './proto.js';
 
 /** LayerNormalization is an opset-17 op; ONNX Runtime (node and web) runs it as one kernel. */
@@ -176,8 +178,11 @@ class EncoderGraph {
     }
   }
 
-  /** One post-LN transformer layer on `x` `[B, S, H]`, as transformer.ts `transformerLayer`. */
-  layer(x: string, maskBias: string, w: TransformerLayerWeights, heads: number, act: Activation, hint: string): string {
+  /**
+   * One post-LN transformer layer on `x` `[B, S, H]`, as transformer.ts `transformerLayer`: its
+   * output, the attention probabilities and the pre-mask scores `[B, h, S, S]`.
+   */
+  layer(x: string, maskBias: string, w: TransformerLayerWeights, heads: number, act: Activation, hint: string): { hidden: string; attentions: string; attentionScores: string } {
     const g = this.g;
     const hidden = w.query.weight.shape[0]!;
     const hd = hidden / heads;
@@ -185,12 +190,13 @@ class EncoderGraph {
     const q = g.op('Transpose', [g.op('Reshape', [this.linear(x, w.query, `${hint}.query`, 1 / Math.sqrt(hd)), split])], { perm: [0, 2, 1, 3] }); // [B, h, S, hd]
     const kT = g.op('Transpose', [g.op('Reshape', [this.linear(x, w.key, `${hint}.key`), split])], { perm: [0, 2, 3, 1] }); // [B, h, hd, S]
     const v = g.op('Transpose', [g.op('Reshape', [this.linear(x, w.value, `${hint}.value`), split])], { perm: [0, 2, 1, 3] }); // [B, h, S, hd]
-    const probs = g.op('Softmax', [g.op('Add', [g.op('MatMul', [q, kT]), maskBias])], { axis: -1 }); // [B, h, S, S]
+    const scores = g.op('MatMul', [q, kT]); // [B, h, S, S]
+    const probs = g.op('Softmax', [g.op('Add', [scores, maskBias])], { axis: -1 });
     const context = g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }); // [B, S, h, hd]
     const merged = g.op('Reshape', [context, g.int64('merge_shape', [0, 0, hidden])]); // [B, S, H]
     const a = this.layerNorm(g.op('Add', [this.linear(merged, w.attentionOutput, `${hint}.attention_output`), x]), w.attentionLayerNorm, `${hint}.attention_ln`);
     const ffn = this.linear(this.activation(act, this.linear(a, w.ffnIn, `${hint}.ffn_in`)), w.ffnOut, `${hint}.ffn_out`);
-    return this.layerNorm(g.op('Add', [ffn, a]), w.outputLayerNorm, `${hint}.output_ln`);
+    return { hidden: this.layerNorm(g.op('Add', [ffn, a]), w.outputLayerNorm, `${hint}.output_ln`), attentions: probs, attentionScores: scores };
   }
 
   /** `h[:, 0]` `[B, H]`. */
@@ -199,8 +205,11 @@ class EncoderGraph {
   }
 }
 
-/** Build the graph of `model` (MatMul weights dynamic-int8 with `quantize`); resolves to the serialised ModelProto and its I/O names. */
-export async function buildGraph(model: AnyModel, options: { quantize?: boolean } = {}): Promise<{ bytes: Uint8Array; signature: GraphSignature }> {
+/**
+ * Build the graph of `model` (MatMul weights dynamic-int8 with `quantize`; the layer outputs the
+ * options ask for, after the task's); resolves to the serialised ModelProto and its I/O names.
+ */
+export async function buildGraph(model: AnyModel, options: { quantize?: boolean } & LayerOutputOptions = {}): Promise<{ bytes: Uint8Array; signature: GraphSignature }> {
   const backbone = model.backbone;
   if (!(backbone instanceof EncoderBackbone)) {
     throw new DistilleryOnnxError('UNSUPPORTED_MODEL', `${model.constructor.name}: its backbone is not an EncoderBackbone, so its forward cannot be exported; export a @distillery/models class.`);
@@ -234,9 +243,17 @@ export async function buildGraph(model: AnyModel, options: { quantize?: boolean 
   // (1 - mask) · finfo32.min as [B, 1, 1, S].
   const maskF = g.op('Cast', [mask], { to: DType.FLOAT });
   const bias = g.op('Unsqueeze', [g.op('Mul', [g.op('Sub', [g.float('one', [1], []), maskF]), g.float('min', [FLOAT32_MIN], [])]), g.int64('axes', [1, 2])]);
-  p.layers.forEach((group, i) => group.forEach((w, j) => {
-    h = e.layer(h, bias, w, p.spec.numHeads, p.spec.act, `layer.${i}.${j}`);
-  }));
+  // As runEncoder: hidden states after each outer layer, attentions after each inner one (ALBERT groups).
+  const layerValues: Record<LayerOutput['key'], string[]> = { hiddenStates: [h], attentions: [], attentionScores: [] };
+  p.layers.forEach((group, i) => {
+    group.forEach((w, j) => {
+      const r = e.layer(h, bias, w, p.spec.numHeads, p.spec.act, `layer.${i}.${j}`);
+      h = r.hidden;
+      layerValues.attentions.push(r.attentions);
+      layerValues.attentionScores.push(r.attentionScores);
+    });
+    layerValues.hiddenStates.push(h);
+  });
 
   const outputs: string[] = [];
   const out = (name: string, value: string, shape: Array<string | number>): void => {
@@ -271,6 +288,10 @@ export async function buildGraph(model: AnyModel, options: { quantize?: boolean 
     if (p.pooler) out('pooler_output', pooled(), ['batch_size', backbone.hiddenSize]);
   } else {
     throw new DistilleryOnnxError('UNSUPPORTED_MODEL', `${(model as { constructor: { name: string } }).constructor.name}: not one of the five task classes (base, sequence/token classification, QA, masked LM).`);
+  }
+  for (const o of requested(options, 'option')) {
+    const shape = o.key === 'hiddenStates' ? [...dims, backbone.hiddenSize] : ['batch_size', p.spec.numHeads, 'sequence_length', 'sequence_length'];
+    layerValues[o.key].forEach((value, i) => out(`${o.prefix}.${i}`, value, shape));
   }
   return { bytes: g.model(model.constructor.name, OPSET, 'distillery'), signature: { inputs: g.inputs.map((i) => i.name!), outputs } };
 }

@@ -4,5 +4,7 @@ export { exportOnnx, TOKENIZER_FILES } from './export.js';
 export type { ExportOptions, ExportResult } from './export.js';
 export { buildGraph, quantizeColumns, OPSET } from './graph.js';
 export type { GraphSignature } from './graph.js';
+export { LAYER_OUTPUTS } from './layer-outputs.js';
+export type { LayerOutput, LayerOutputOptions } from './layer-outputs.js';
 export { OnnxTeacher } from './teacher.js';
 export type { OnnxTeacherConfig, OnnxTeacherOptions } from './teacher.js';

@@ -12,6 +12,10 @@
  * Runtime only runs asynchronously, so the session lives in a worker thread: `forward` posts the
  * batch, blocks on an Atomics.wait until the worker signals, and takes the reply with
  * receiveMessageOnPort. The main thread is idle while ONNX Runtime computes anyway.
+ *
+ * Layer plugins (hidden states, attentions) work when the graph has the per-layer outputs
+ * (`distillery export --hidden-states --attentions`, optimum's `hidden_states.{i}` names); each
+ * batch fetches only what the plugins ask for.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,8 +24,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { hostValues, loadConfig, type ModelConfig } from '@distillery/models';
-import type { DistillBatch, DistillForwardOptions, DistillModel, DistillOutputs } from '@distillery/plugins';
+import type { DistillBatch, DistillForwardOptions, DistillModel, DistillOutputs, ModelShape, OutputRequest } from '@distillery/plugins';
 import { DistilleryOnnxError } from './errors.js';
+import { layerOutputNames, requested, type LayerOutput } from './layer-outputs.js';
 
 /** The config fields the distillation checks read (labels, vocabulary), from any model_type. */
 export interface OnnxTeacherConfig {
@@ -30,6 +35,13 @@ export interface OnnxTeacherConfig {
   id2label: Record<number, string>;
   vocabSize?: number;
   padTokenId?: number | null;
+}
+
+/** An HF config.json's layer count, width and heads (DistilBERT's own keys too), when it has all three. */
+function configShape(raw: Record<string, unknown>): ModelShape | undefined {
+  const int = (...keys: string[]): number | undefined => keys.map((k) => raw[k]).find((v): v is number => Number.isInteger(v));
+  const [numLayers, hiddenSize, numHeads] = [int('num_hidden_layers', 'n_layers'), int('hidden_size', 'dim'), int('num_attention_heads', 'n_heads')];
+  return numLayers !== undefined && hiddenSize !== undefined && numHeads !== undefined ? { numLayers, hiddenSize, numHeads } : undefined;
 }
 
 export interface OnnxTeacherOptions {
@@ -51,12 +63,12 @@ const { ortUrl, modelPath, signal, port } = workerData;
 (async () => {
   const ort = await import(ortUrl);
   const session = await ort.InferenceSession.create(modelPath);
-  port.on('message', async ({ feeds }) => {
+  port.on('message', async ({ feeds, fetches }) => {
     let reply;
     try {
       const inputs = {};
       for (const [name, { data, dims }] of Object.entries(feeds)) inputs[name] = new ort.Tensor('int64', data, dims);
-      const out = await session.run(inputs);
+      const out = await session.run(inputs, fetches);
       reply = { outputs: Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { data: t.data, dims: t.dims.map(Number) }])) };
     } catch (e) {
       reply = { error: String(e && e.message || e) };
@@ -69,7 +81,7 @@ const { ortUrl, modelPath, signal, port } = workerData;
 })().catch((e) => parentPort.postMessage({ error: String(e && e.message || e) }));
 `;
 
-function readTeacherConfig(dir: string): OnnxTeacherConfig {
+function readTeacherConfig(dir: string): { config: OnnxTeacherConfig; shape: ModelShape | undefined } {
   const file = join(dir, 'config.json');
   let raw: Record<string, unknown>;
   try {
@@ -80,23 +92,30 @@ function readTeacherConfig(dir: string): OnnxTeacherConfig {
   const labels = raw.id2label && typeof raw.id2label === 'object' ? (raw.id2label as Record<string, string>) : undefined;
   const numLabels = labels ? Object.keys(labels).length : typeof raw.num_labels === 'number' ? raw.num_labels : 2;
   const id2label = labels ? Object.fromEntries(Object.entries(labels).map(([k, v]) => [Number(k), v])) : Object.fromEntries(Array.from({ length: numLabels }, (_, i) => [i, `LABEL_${i}`]));
-  return {
+  const config = {
     modelType: typeof raw.model_type === 'string' ? raw.model_type : 'onnx',
     numLabels,
     id2label,
     ...(typeof raw.vocab_size === 'number' ? { vocabSize: raw.vocab_size } : {}),
     ...(typeof raw.pad_token_id === 'number' || raw.pad_token_id === null ? { padTokenId: raw.pad_token_id as number | null } : {}),
   };
+  return { config, shape: configShape(raw) };
 }
 
 export class OnnxTeacher implements DistillModel {
   private disposed = false;
   /** The full config when config.json is one @distillery/models parses (any `distillery export`): token and position limits. */
   readonly modelConfig: ModelConfig | undefined;
+  /** The graph's `hidden_states.{i}` / `attentions.{i}` / `attention_scores.{i}` outputs, in layer order. */
+  private readonly layerOutputs: Record<LayerOutput['key'], string[]>;
 
   private constructor(
+    /** The .onnx file the session runs. */
+    readonly file: string,
     readonly dir: string,
     readonly config: OnnxTeacherConfig,
+    /** Layers, width and heads from config.json, so plugins can set up without a probe forward. */
+    readonly modelShape: ModelShape | undefined,
     private readonly worker: Worker,
     private readonly port: MessagePort,
     /** Flipped to 1 by the worker when its reply is on the port. */
@@ -105,6 +124,7 @@ export class OnnxTeacher implements DistillModel {
     readonly outputNames: readonly string[],
     private readonly timeoutMs: number,
   ) {
+    this.layerOutputs = layerOutputNames(outputNames);
     try {
       this.modelConfig = loadConfig(dir);
     } catch {
@@ -118,7 +138,7 @@ export class OnnxTeacher implements DistillModel {
     if (!existsSync(file)) {
       throw new DistilleryOnnxError('TEACHER_INVALID', `${file}: not found; an ONNX teacher is a transformers.js folder (config.json + onnx/model.onnx), e.g. from \`distillery export --model DIR --out ${dir}\`${options.dtype === 'q8' ? ' --quantize' : ''}.`);
     }
-    const config = readTeacherConfig(dir);
+    const { config, shape } = readTeacherConfig(dir);
     const ortUrl = pathToFileURL(createRequire(import.meta.url).resolve('onnxruntime-node')).href;
     const signal = new Int32Array(new SharedArrayBuffer(4));
     const { port1, port2 } = new MessageChannel();
@@ -135,7 +155,7 @@ export class OnnxTeacher implements DistillModel {
       throw new DistilleryOnnxError('TEACHER_INVALID', `${file}: the graph's outputs are ${ready.outputNames.join(', ')}; a teacher needs "logits" (export a task head, e.g. *ForSequenceClassification).`);
     }
     worker.unref();
-    return new OnnxTeacher(dir, config, worker, port1, signal, ready.inputNames, ready.outputNames, options.timeoutMs ?? 600_000);
+    return new OnnxTeacher(file, dir, config, shape, worker, port1, signal, ready.inputNames, ready.outputNames, options.timeoutMs ?? 600_000);
   }
 
   /** An ONNX teacher has no trainable (nor readable) parameters: plugins that read weights (MiniLM values) cannot use it. */
@@ -145,10 +165,8 @@ export class OnnxTeacher implements DistillModel {
 
   forward(inputs: DistillBatch, options: DistillForwardOptions): DistillOutputs {
     if (this.disposed) throw new DistilleryOnnxError('TEACHER_RUN_FAILED', `ONNX teacher ${this.dir}: used after dispose().`);
-    const wanted = (['outputHiddenStates', 'outputAttentions', 'outputAttentionScores'] as const).filter((k) => options[k]);
-    if (wanted.length > 0) {
-      throw new DistilleryOnnxError('OUTPUT_MISSING', `ONNX teacher ${this.dir}: its graph returns ${this.outputNames.join(', ')} only, so it has no hidden states or attentions (asked: ${wanted.join(', ')}). Plugins that compare layers (hidden, attention, cosine, patient, MiniLM, TinyBERT) need a TF.js teacher; with an ONNX teacher distil with logit-level plugins (logit_kd).`);
-    }
+    const wanted = requested(options, 'option');
+    this.refuseMissing(wanted);
     const [b, s] = inputs.inputIds.shape;
     // The batch comes from a collator, so its values are on the host even on a GPU backend (no device read).
     const int64 = (t: tf.Tensor | undefined, name: string, fill: number): BigInt64Array => (t ? BigInt64Array.from(hostValues(t, name), (v) => BigInt(v)) : new BigInt64Array(b * s).fill(BigInt(fill)));
@@ -160,15 +178,31 @@ export class OnnxTeacher implements DistillModel {
       }
       feeds[name] = { data: int64(source, name, name === 'attention_mask' ? 1 : 0), dims: [b, s] };
     }
-    const reply = this.call(feeds);
-    const logits = reply.outputs?.logits;
-    if (!logits) throw new DistilleryOnnxError('TEACHER_RUN_FAILED', `ONNX teacher ${this.dir}: ONNX Runtime failed on a [${b}, ${s}] batch (${reply.error ?? 'no logits returned'}).`);
-    return { logits: tf.tensor(logits.data, logits.dims) };
+    const reply = this.call(feeds, ['logits', ...wanted.flatMap((o) => this.layerOutputs[o.key])]);
+    const outputs = reply.outputs;
+    if (!outputs?.logits) throw new DistilleryOnnxError('TEACHER_RUN_FAILED', `ONNX teacher ${this.dir}: ONNX Runtime failed on a [${b}, ${s}] batch (${reply.error ?? 'no logits returned'}).`);
+    const tensor = (name: string): tf.Tensor => tf.tensor(outputs[name]!.data, outputs[name]!.dims);
+    return { logits: tensor('logits'), ...Object.fromEntries(wanted.map((o) => [o.key, this.layerOutputs[o.key].map(tensor)])) };
   }
 
-  private call(feeds: Record<string, { data: BigInt64Array; dims: number[] }>): RunReply {
+  /**
+   * Throws OUTPUT_MISSING naming the export flags when `request` asks for layer outputs the graph
+   * lacks (the distillation objective calls it before training).
+   */
+  checkServes(request: OutputRequest): void {
+    this.refuseMissing(requested(request, 'key'));
+  }
+
+  private refuseMissing(wanted: readonly LayerOutput[]): void {
+    const missing = wanted.filter((o) => this.layerOutputs[o.key].length === 0);
+    if (missing.length === 0) return;
+    const names = missing.map((o) => `${o.prefix}.{i}`).join(', ');
+    throw new DistilleryOnnxError('OUTPUT_MISSING', `ONNX teacher ${this.file}: the graph has no ${names} outputs (it returns ${this.outputNames.join(', ')}), which the layer plugins ask for. Re-export the teacher with them: \`distillery export --model <its safetensors folder> --out <folder> ${missing.map((o) => o.flag).join(' ')}\` (exportOnnx options ${missing.map((o) => `${o.option}: true`).join(', ')}); or distil with logit-level plugins (logitKd).`);
+  }
+
+  private call(feeds: Record<string, { data: BigInt64Array; dims: number[] }>, fetches: readonly string[]): RunReply {
     Atomics.store(this.signal, 0, 0);
-    this.port.postMessage({ feeds });
+    this.port.postMessage({ feeds, fetches });
     if (Atomics.wait(this.signal, 0, 0, this.timeoutMs) === 'timed-out') {
       throw new DistilleryOnnxError('TEACHER_RUN_FAILED', `ONNX teacher ${this.dir}: no answer from ONNX Runtime within ${this.timeoutMs / 1000} s; the worker may have crashed (out of memory?).`);
     }

@@ -35,6 +35,8 @@ export interface DistillModel extends ParameterSource {
   forward(inputs: DistillBatch, options: DistillForwardOptions): DistillOutputs & { loss?: tf.Scalar };
   /** Layers, width and heads when known without a forward (else probed). */
   readonly modelShape?: ModelShape;
+  /** A teacher that can serve only some outputs (a cache, an ONNX graph) throws here, naming the fix, for what it cannot. */
+  checkServes?(request: OutputRequest): void;
 }
 
 export interface DistillationOptions {
@@ -106,6 +108,7 @@ export class DistillationObjective {
     for (const teacher of this.teachers) if (!(teacher instanceof CrossTokenizerTeacher)) checkVocab(student, teacher);
     // Label sets matter only where logits are compared (hidden-state-only distillation may pair any heads).
     if (this.plugins.some((p) => p.requires({ step: 0, maxSteps: 1 }).logits)) for (const teacher of this.teachers) checkLabels(student, teacher);
+    for (const teacher of this.teachers) teacher.checkServes?.(this.request({ step: 0, maxSteps: 1 }));
     this.studentShape = probeShape(student);
     // Only plugins with a setup read the teacher's layers; a logits-only teacher (ONNX) is probed
     // only then, and refuses there with its own message.
