@@ -5,7 +5,8 @@ export type { SafetensorsFile, SafetensorsDtype, TensorEntry, TensorToWrite } fr
 export { resolveModelDir, hubCacheDir, repoCacheDir } from './hub.js';
 export type { ResolveOptions } from './hub.js';
 export { AutoTokenizer, encodingToTensors } from './tokenizer.js';
-export type { EncodeOptions, Encoding, BuiltInputs } from './tokenizer.js';
+export { bytesToUnicode } from './token-offsets.js';
+export type { EncodeOptions, Encoding, BuiltInputs, TokensWithOffsets } from './tokenizer.js';
 export { initFromTeacher, selectTeacherLayers, parseTeacherLayerSelection } from './init-from-teacher.js';
 export type { TeacherLayerSelection, InitFromTeacherReport } from './init-from-teacher.js';
 export { writeWordPieceTokenizer, bertBaseUncasedVocab } from './tokenizer-wordpiece.js';

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer as Engine } from '@huggingface/tokenizers';
 import { DistilleryModelsError } from './errors.js';
 import { resolveModelDir, type ResolveOptions } from './hub.js';
+import { chunkOffsets, tokenizerShape, whitespaceChunks, type TokenizerShape } from './token-offsets.js';
 
 export interface EncodeOptions {
   /** Total length including special tokens; default `model_max_length` from tokenizer_config.json. */
@@ -38,6 +39,12 @@ export interface BuiltInputs {
   inputIds: number[];
   tokenTypeIds: number[];
   sequenceIds: Array<0 | 1 | null>;
+}
+
+/** Tokens of a text with the `[start, end)` characters (UTF-16 code units) each came from. */
+export interface TokensWithOffsets {
+  tokens: string[];
+  offsets: Array<[number, number]>;
 }
 
 /** Tokenizer config values that go past this are HF's "no limit" sentinel (1e30). */
@@ -86,13 +93,23 @@ export class AutoTokenizer {
   /** Number of special tokens the template adds to one text / to a pair. */
   private readonly specialsSingle: number;
   private readonly specialsPair: number;
+  private readonly shape: TokenizerShape;
+  /**
+   * Whether inputs carry token types. HF leaves `token_type_ids` out for tokenizers whose
+   * `model_input_names` lack them (RoBERTa's: its one token type would be overrun by the pair's 1s).
+   */
+  private readonly tokenTypes: boolean;
 
   private constructor(
     private readonly engine: Engine,
     /** The folder the tokenizer was read from (named in errors). */
     readonly dir: string,
     config: Record<string, unknown>,
+    tokenizerJson: Record<string, unknown>,
   ) {
+    this.shape = tokenizerShape(tokenizerJson);
+    const names = config.model_input_names;
+    this.tokenTypes = Array.isArray(names) ? names.includes('token_type_ids') : (tokenizerJson.post_processor as { type?: unknown } | null)?.type !== 'RobertaProcessing';
     const pad = specialToken(config, 'pad_token');
     this.padTokenId = pad === undefined ? undefined : engine.token_to_id(pad);
     const mask = specialToken(config, 'mask_token');
@@ -117,7 +134,7 @@ export class AutoTokenizer {
     } catch (cause) {
       throw new DistilleryModelsError('TOKENIZER_INVALID', `${join(dir, 'tokenizer.json')}: not a usable HF tokenizer (${(cause as Error).message}); re-save it with tokenizer.save_pretrained() or writeWordPieceTokenizer().`, { cause });
     }
-    return new AutoTokenizer(engine, dir, config);
+    return new AutoTokenizer(engine, dir, config, tokenizerJson);
   }
 
   /** HF's `save_pretrained`: this tokenizer's files into `dir` (next to a saved model, say). */
@@ -136,6 +153,29 @@ export class AutoTokenizer {
   /** Text → wordpieces, no special tokens (`"unaffable"` → `["una", "##ffa", "##ble"]`). */
   tokenize(text: string): string[] {
     return this.engine.tokenize(text, { add_special_tokens: false });
+  }
+
+  /**
+   * HF's `is_split_into_words=True`: every word tokenized on its own. Byte-level BPE (RoBERTa,
+   * GPT-2) gives each word, the first too, the leading space that marks a word start (`ĠJohn`),
+   * as HF does with `add_prefix_space=True` — which it requires for pre-split words.
+   */
+  tokenizeWords(words: readonly string[]): string[][] {
+    return words.map((w) => this.tokenize(this.shape.byteLevel && !/^\s/.test(w) ? ` ${w}` : w));
+  }
+
+  /**
+   * The tokens of `text` (no special tokens) with their character spans, as HF's
+   * `return_offsets_mapping` gives them (whitespace trimmed where the tokenizer sets `trim_offsets`).
+   */
+  tokenizeWithOffsets(text: string): TokensWithOffsets {
+    const out: TokensWithOffsets = { tokens: [], offsets: [] };
+    for (const { chunk, start } of whitespaceChunks(text)) {
+      const tokens = this.tokenize(chunk);
+      out.tokens.push(...tokens);
+      out.offsets.push(...chunkOffsets(this.shape, chunk, start, tokens));
+    }
+    return out;
   }
 
   tokenToId(token: string): number | undefined {
@@ -169,7 +209,7 @@ export class AutoTokenizer {
       let b = textPairs ? this.tokenize(textPairs[i]!) : null;
       if (truncation) [a, b] = truncateLongestFirst(a, b, maxLength! - (b ? this.specialsPair : this.specialsSingle));
       const { tokens, token_type_ids: types } = this.addSpecialTokens(a, b);
-      return { ids: tokens.map((t) => this.idOf(t)), types: types ?? tokens.map(() => 0) };
+      return { ids: tokens.map((t) => this.idOf(t)), types: this.tokenTypes && types ? types : tokens.map(() => 0) };
     });
 
     const width = padding === 'max_length' ? maxLength! : Math.max(0, ...rows.map((r) => r.ids.length));
@@ -200,7 +240,7 @@ export class AutoTokenizer {
     const { tokens, token_type_ids: types } = this.addSpecialTokens([ma], b === undefined ? null : [mb]);
     const out: BuiltInputs = { inputIds: [], tokenTypeIds: [], sequenceIds: [] };
     tokens.forEach((token, i) => {
-      const type = types?.[i] ?? 0;
+      const type = this.tokenTypes ? types?.[i] ?? 0 : 0;
       const segment = token === ma ? a : token === mb ? b! : undefined;
       if (segment === undefined) {
         out.inputIds.push(this.idOf(token));

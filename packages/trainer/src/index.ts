@@ -36,7 +36,7 @@ export { CHECKPOINT_PREFIX, writeDurably, writeCheckpoint, readCheckpoint, readR
 export type { CheckpointData, RngStateFile } from './checkpoint.js';
 export { Trainer } from './trainer.js';
 export type { TrainerOptions, ComputeLossOptions, ComputeLossResult, ComputeLossFunc, TrainOutput, PredictionOutput } from './trainer.js';
-export { splitWords, wordIds } from './data/task-tokenizer.js';
+export { splitWords, tokenIds } from './data/task-tokenizer.js';
 export type { TaskTokenizer } from './data/task-tokenizer.js';
 export { tokenClassificationExamples, tagSet } from './data/token-classification.js';
 export type { TokenClassificationRow, TokenClassificationOptions } from './data/token-classification.js';

@@ -9,13 +9,13 @@ import { DistilleryTrainerError } from '../errors.js';
 import { DataCollatorWithPadding, type DataCollator, type DataCollatorWithPaddingOptions, type ModelInputs } from './collator.js';
 import type { Example } from './dataset.js';
 import { Rng } from './rng.js';
-import { splitWords, wordIds, type TaskTokenizer } from './task-tokenizer.js';
+import { tokenIds, type TaskTokenizer } from './task-tokenizer.js';
 
 /** Texts → blocks of `maxLength` tokens (special tokens included); the last, shorter block is kept. */
 export function languageModelingExamples(texts: readonly string[], tokenizer: TaskTokenizer, options: { maxLength: number }): Example[] {
   const budget = options.maxLength - tokenizer.numSpecialTokens(false);
   if (budget < 1) throw new DistilleryTrainerError('ARGS_INVALID', `languageModelingExamples: maxLength ${options.maxLength} leaves no room after the special tokens; raise it.`);
-  const ids = texts.flatMap((t) => splitWords(t).flatMap(({ word }) => wordIds(tokenizer, word).ids));
+  const ids = texts.flatMap((t) => tokenIds(tokenizer, tokenizer.tokenize(t), t));
   const out: Example[] = [];
   for (let from = 0; from < ids.length; from += budget) {
     const built = tokenizer.buildInputs(ids.slice(from, from + budget));

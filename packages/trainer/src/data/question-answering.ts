@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DistilleryTrainerError } from '../errors.js';
 import { DataCollatorWithPadding, type DataCollator, type DataCollatorWithPaddingOptions, type ModelInputs } from './collator.js';
 import type { Example } from './dataset.js';
-import { splitWords, wordIds, type TaskTokenizer } from './task-tokenizer.js';
+import { tokenIds, type TaskTokenizer } from './task-tokenizer.js';
 
 export interface SquadExample {
   id: string;
@@ -36,38 +36,17 @@ export interface QuestionAnsweringOptions {
   docStride: number;
 }
 
-/**
- * Context sub-tokens with character offsets. Each word is tokenized alone; a sub-token's
- * characters are exact when the pieces spell the word out (WordPiece `##` stripped), else the
- * whole word's.
- */
-function contextTokens(tokenizer: TaskTokenizer, context: string): { ids: number[]; offsets: Array<readonly [number, number]> } {
-  const ids: number[] = [];
-  const offsets: Array<readonly [number, number]> = [];
-  for (const { word, start, end } of splitWords(context)) {
-    const { pieces, ids: wIds } = wordIds(tokenizer, word);
-    const lengths = pieces.map((p) => p.replace(/^##/, '').length);
-    const exact = lengths.reduce((a, b) => a + b, 0) === word.length;
-    let at = start;
-    wIds.forEach((id, k) => {
-      ids.push(id);
-      offsets.push(exact ? [at, at + lengths[k]!] : [start, end]);
-      at += lengths[k]!;
-    });
-  }
-  return { ids, offsets };
-}
-
 export function questionAnsweringFeatures(examples: readonly SquadExample[], tokenizer: TaskTokenizer, options: QuestionAnsweringOptions): QuestionAnsweringFeature[] {
   const features: QuestionAnsweringFeature[] = [];
   examples.forEach((example, exampleIndex) => {
     // HF strips the question's leading whitespace: some SQuAD questions start with many spaces.
-    const question = splitWords(example.question.trimStart()).flatMap(({ word }) => wordIds(tokenizer, word).ids);
+    const question = tokenIds(tokenizer, tokenizer.tokenize(example.question.trimStart()), example.question);
     const budget = options.maxLength - question.length - tokenizer.numSpecialTokens(true);
     if (budget <= options.docStride) {
       throw new DistilleryTrainerError('DATASET_INVALID', `question ${example.id}: ${question.length} question tokens leave ${budget} context tokens per ${options.maxLength}-token feature, not more than docStride ${options.docStride}; raise maxLength or lower docStride.`);
     }
-    const context = contextTokens(tokenizer, example.context);
+    const { tokens, offsets: contextOffsets } = tokenizer.tokenizeWithOffsets(example.context);
+    const context = { ids: tokenIds(tokenizer, tokens, example.context), offsets: contextOffsets };
     const answer = example.answers[0];
     const [answerStart, answerEnd] = answer ? [answer.answerStart, answer.answerStart + answer.text.length] : [-1, -1];
     for (let from = 0; ; from += budget - options.docStride) {

@@ -1,28 +1,31 @@
 /**
  * What the task readers need from a tokenizer, structurally (`@distillery/models`' AutoTokenizer
- * fits; the trainer imports no model package). Readers tokenize one word at a time, as HF's
- * `is_split_into_words` does, so every sub-token knows its word and its characters.
+ * fits; the trainer imports no model package), in HF's terms: pre-split words tokenized as
+ * `is_split_into_words=True` does (token classification), whole texts with their offsets
+ * mapping (question answering), whole texts (masked LM).
  */
 import { DistilleryTrainerError } from '../errors.js';
 
 export interface TaskTokenizer {
   /** Text → sub-tokens, no special tokens. */
   tokenize(text: string): string[];
+  /** Pre-split words → each word's sub-tokens, as HF's `is_split_into_words=True` (RoBERTa: `ĠJohn`). */
+  tokenizeWords(words: readonly string[]): string[][];
+  /** Text → sub-tokens with their `[start, end)` characters (HF's `return_offsets_mapping`). */
+  tokenizeWithOffsets(text: string): { tokens: string[]; offsets: Array<[number, number]> };
   tokenToId(token: string): number | undefined;
   /** Ids with the template's special tokens around one or two segments; `sequenceIds` null = special. */
   buildInputs(a: readonly number[], b?: readonly number[]): { inputIds: number[]; tokenTypeIds: number[]; sequenceIds: Array<0 | 1 | null> };
   numSpecialTokens(pair?: boolean): number;
 }
 
-/** A word's sub-token ids, or a typed error when the tokenizer's own output is not in its vocabulary. */
-export function wordIds(tokenizer: TaskTokenizer, word: string): { pieces: string[]; ids: number[] } {
-  const pieces = tokenizer.tokenize(word);
-  const ids = pieces.map((p) => {
+/** Ids of `tokens`, or a typed error when the tokenizer's own output is not in its vocabulary. */
+export function tokenIds(tokenizer: TaskTokenizer, tokens: readonly string[], source: string): number[] {
+  return tokens.map((p) => {
     const id = tokenizer.tokenToId(p);
-    if (id === undefined) throw new DistilleryTrainerError('DATASET_INVALID', `tokenizer produced ${JSON.stringify(p)} for ${JSON.stringify(word)} but has no id for it; the tokenizer files are inconsistent, re-save them.`);
+    if (id === undefined) throw new DistilleryTrainerError('DATASET_INVALID', `tokenizer produced ${JSON.stringify(p)} for ${JSON.stringify(source)} but has no id for it; the tokenizer files are inconsistent, re-save them.`);
     return id;
   });
-  return { pieces, ids };
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * Token classification (NER, POS) examples from pre-split words and their tags, aligned to
- * sub-tokens as HF's `run_ner.py` does: a word's first sub-token carries its label, the others
- * `-100` (or, with `labelAllTokens`, the label too, `B-X` turned into `I-X`); special tokens `-100`.
+ * sub-tokens as HF's `run_ner.py` does: words tokenized with `is_split_into_words=True` (so a
+ * RoBERTa word gets its leading-space token, `ĠJohn`), a word's first sub-token carries its label,
+ * the others `-100` (or, with `labelAllTokens`, the label too, `B-X` turned into `I-X`); special tokens `-100`.
  */
 import { DistilleryTrainerError } from '../errors.js';
 import type { Example } from './dataset.js';
-import { wordIds, type TaskTokenizer } from './task-tokenizer.js';
+import { tokenIds, type TaskTokenizer } from './task-tokenizer.js';
 
 export interface TokenClassificationRow {
   tokens: readonly string[];
@@ -39,11 +40,12 @@ export function tokenClassificationExamples(rows: readonly TokenClassificationRo
     }
     const pieceIds: number[] = [];
     const labels: number[] = [];
+    const words = tokenizer.tokenizeWords(row.tokens);
     row.tokens.forEach((word, w) => {
       const tag = row.tags[w]!;
       const label = ids.get(tag);
       if (label === undefined) throw new DistilleryTrainerError('DATASET_INVALID', `${where(r)}: tag ${JSON.stringify(tag)} (token ${w}) is not a label of the model (${options.labelList.join(', ')}); fix the tag or the model's id2label.`);
-      wordIds(tokenizer, word).ids.forEach((id, k) => {
+      tokenIds(tokenizer, words[w]!, word).forEach((id, k) => {
         pieceIds.push(id);
         labels.push(k === 0 ? label : options.labelAllTokens ? insideOf(tag, ids) : -100);
       });
