@@ -2,7 +2,8 @@
  * `distillery cache-teacher` + `distill --teacher-cache`, through the real command entry (runCli,
  * in-process): a teacher cached in 2 shards trains the student with the same per-step losses
  * (<= 1e-6) as the live teacher, without loading it; shard errors are one line; and the top-k
- * reconstruction keeps the KD loss within the bound the README states.
+ * reconstruction keeps the KD loss within the bound the README states. An ONNX export of the
+ * teacher caches the same losses (<= 1e-5); one without the layer outputs is refused naming the flag.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,16 @@ function trainingLogs(outputDir: string): LogEntry[] {
   return state.logHistory.filter((e) => 'loss' in e && !('train_loss' in e));
 }
 
+/** The distill run with the live TF.js teacher (once per file), the reference of the cached runs. */
+let live: Promise<LogEntry[]> | undefined;
+function liveRun(): Promise<LogEntry[]> {
+  live ??= cli('distill', '--config', config, '--output-dir', join(tmp, 'live')).then((r) => {
+    expect(r.code, r.stderr).toBe(0);
+    return trainingLogs(join(tmp, 'live'));
+  });
+  return live;
+}
+
 beforeAll(async () => {
   await initBackend({ backend: 'cpu', log: false });
   const teacher = AutoModelForSequenceClassification.fromConfig(parseConfig({ ...bertConfig(32, 2), num_labels: 2 }), 1);
@@ -50,13 +61,12 @@ describe('cache-teacher and distill --teacher-cache', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^cache-teacher: 72 rows → /); // (96 train + 48 eval) / 2
     }
-    const live = await cli('distill', '--config', config, '--output-dir', join(tmp, 'live'));
-    expect(live.code, live.stderr).toBe(0);
+    await liveRun();
     const cached = await cli('distill', '--config', config, '--output-dir', join(tmp, 'cached'), '--teacher-cache', cache);
     expect(cached.code, cached.stderr).toBe(0);
     expect(cached.stderr).toContain(`teacher outputs from ${cache}`);
 
-    const [a, b] = [trainingLogs(join(tmp, 'live')), trainingLogs(join(tmp, 'cached'))];
+    const [a, b] = [await liveRun(), trainingLogs(join(tmp, 'cached'))];
     expect(a).toHaveLength(12);
     expect(b.map((e) => e.step)).toEqual(a.map((e) => e.step));
     for (const [i, entry] of a.entries()) {
@@ -67,6 +77,29 @@ describe('cache-teacher and distill --teacher-cache', () => {
     // The evaluation after training reads the cached eval rows.
     const evalLoss = (dir: string): number => (JSON.parse(readFileSync(join(tmp, dir, 'train_results.json'), 'utf8')) as { eval_loss: number }).eval_loss;
     expect(Math.abs(evalLoss('cached') - evalLoss('live'))).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('an ONNX export of the teacher (with --hidden-states) caches the TF.js teacher\'s per-step losses (<= 1e-5)', async () => {
+    const onnx = join(tmp, 'teacher-onnx');
+    expect((await cli('export', '--model', teacherDir, '--out', onnx, '--hidden-states')).code).toBe(0);
+    const cache = join(tmp, 'onnx-cache');
+    const r = await cli('cache-teacher', '--teacher', onnx, '--tokenizer', task.tokenizer, '--data', task.train, '--eval-file', task.eval, '--max-length', '16', '--out', cache, '--batch-size', '16', '--hidden-states');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^cache-teacher: 144 rows → /);
+    const cached = await cli('distill', '--config', config, '--output-dir', join(tmp, 'onnx-cached'), '--teacher-cache', cache);
+    expect(cached.code, cached.stderr).toBe(0);
+    const [a, b] = [await liveRun(), trainingLogs(join(tmp, 'onnx-cached'))];
+    expect(b).toHaveLength(a.length);
+    for (const [i, entry] of a.entries()) {
+      for (const key of ['loss', 'loss/kd', 'loss/hidden']) expect(Math.abs(b[i]![key]! - entry[key]!), `step ${entry.step} ${key}`).toBeLessThanOrEqual(1e-5);
+    }
+
+    // Exported without the hidden states: refused before the pass, naming the export flag.
+    const logitsOnly = join(tmp, 'teacher-onnx-logits');
+    expect((await cli('export', '--model', teacherDir, '--out', logitsOnly)).code).toBe(0);
+    const refused = await cli('cache-teacher', '--teacher', logitsOnly, '--tokenizer', task.tokenizer, '--data', task.train, '--out', join(tmp, 'never-cache'), '--hidden-states');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.split('\n').at(-1)).toMatch(/^error \[OUTPUT_MISSING\]: ONNX teacher .*teacher-onnx-logits\/onnx\/model\.onnx: the graph has no hidden_states\.\{i\} outputs .*--hidden-states`/);
   });
 
   it('a cache without the eval rows is refused before training, naming data.eval and the row', async () => {

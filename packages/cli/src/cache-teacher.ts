@@ -4,23 +4,24 @@
  * trains without loading the teacher, and a batch scheduler can split the teacher pass across
  * machines: `--shard i/n` (0-based), or `--shard auto --shards N` under a Kubernetes Indexed Job
  * (the index comes from JOB_COMPLETION_INDEX). Use the distill run's tokenizer and maxLength.
+ * The teacher may be an ONNX export, found as `distill --teacher` finds one.
  */
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DataCollatorWithPadding, type Example } from '@distillery/trainer';
-import { computeTeacherShard, probeShape, shardFileBase, shardRange, type DistillBatch, type ShardSpec } from '@distillery/plugins';
+import { computeTeacherShard, probeShape, shardFileBase, shardRange, type DistillBatch, type DistillModel, type ShardSpec } from '@distillery/plugins';
 import { ConfigFields, addConfigOptions, commonConfig, configSource, inputPaths, type OverrideFlag } from './config.js';
 import { readDataFiles } from './data.js';
 import { DistilleryCliError } from './errors.js';
-import { loadClassifier, loadTokenizer, requireTrainedWeights } from './models.js';
+import { loadTeacher, loadTokenizer, requireTrainedWeights } from './models.js';
 import { checkOutputDir, writeFileAtomic } from './output-path.js';
 
 /** A shard's manifest or data, or writeFileAtomic's temp file of one being written by another job. */
 const SHARD_FILE = /^\.?shard-\d+-of-\d+\.(?:json|bin)(?:\.tmp-\d+)?$/;
 
 const FLAGS: readonly OverrideFlag[] = [
-  { flag: 'teacher', path: 'teacher', description: 'trained teacher folder or hub id' },
+  { flag: 'teacher', path: 'teacher', description: 'trained teacher folder (safetensors, or an ONNX export: onnx/model.onnx) or hub id' },
   { flag: 'tokenizer', path: 'tokenizer', description: 'tokenizer folder or hub id (default: the teacher\'s own); the distill run must use the same' },
   { flag: 'data', path: 'data.train', description: '.jsonl/.json rows {text} or {inputIds}: the distill run\'s training file' },
   { flag: 'eval-file', path: 'data.eval', description: 'the distill run\'s eval file, cached too (its evaluation runs the teacher on those rows)' },
@@ -30,8 +31,8 @@ const FLAGS: readonly OverrideFlag[] = [
   { flag: 'shard', path: 'shard', description: '"i/n": this job computes the i-th (0-based) of n slices of the rows; "auto": i from JOB_COMPLETION_INDEX' },
   { flag: 'shards', path: 'shards', description: 'n, with --shard auto' },
   { flag: 'batch-size', path: 'batchSize', description: 'rows per teacher forward (default 32)' },
-  { flag: 'hidden-states', path: 'hiddenStates', description: 'also store hidden states (hiddenState, tinyBert, patientKd plugins)', boolean: true },
-  { flag: 'attentions', path: 'attentions', description: 'also store attention maps (attention, tinyBert, miniLm plugins)', boolean: true },
+  { flag: 'hidden-states', path: 'hiddenStates', description: 'also store hidden states (hiddenState, tinyBert, patientKd plugins; an ONNX teacher needs them exported)', boolean: true },
+  { flag: 'attentions', path: 'attentions', description: 'also store attention maps (attention, tinyBert, miniLm plugins; an ONNX teacher needs them exported)', boolean: true },
 ];
 
 /** `--shard`: "i/n", "auto" (with --shards and JOB_COMPLETION_INDEX), or absent (one shard). */
@@ -75,7 +76,9 @@ export function registerCacheTeacher(program: Command): void {
     // are expected; anything else means --out names a folder of the user's.
     const out = checkOutputDir(f.path(f.get('out'), 'out'), { where: f.where('out'), inputs: inputPaths(f, common, { teacher: teacherSource }), overwrite: false, overwriteFlag: null, ownFiles: SHARD_FILE });
 
-    const teacher = requireTrainedWeights(await loadClassifier(teacherSource, { seed: 0 }), f.where('teacher'));
+    const teacher = requireTrainedWeights(await loadTeacher(teacherSource, { seed: 0 }), f.where('teacher'));
+    // An ONNX graph without the layer outputs asked for says so (naming the export flag) before the pass.
+    (teacher as DistillModel).checkServes?.({ hiddenStates, attentions });
     const tokenizer = await loadTokenizer(common.tokenizer, teacherSource);
     const files = readDataFiles(f, common.data, { teacher }, tokenizer);
     // Shards slice the train rows followed by the eval rows.
@@ -94,7 +97,7 @@ export function registerCacheTeacher(program: Command): void {
     }
     console.error(`[distillery] cache-teacher: shard ${shard.index}/${shard.count}, rows ${start}..${end - 1} of ${examples.length}${topK !== undefined ? `, top-${topK} logits` : ''}`);
     const { manifest, data } = await computeTeacherShard(teacher, batches(), { rows: examples.length, modelShape: probeShape(teacher) }, { shard, hiddenStates, attentions, ...(topK !== undefined && { topK }) });
-    teacher.dispose();
+    await teacher.dispose();
     const base = join(out, shardFileBase(shard));
     // The .bin first: a shard counts once its manifest exists.
     writeFileAtomic(`${base}.bin`, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
