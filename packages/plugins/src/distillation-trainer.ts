@@ -43,6 +43,15 @@ class TeacherOutputsCollator<E> implements DataCollator<E, DistillInputs> {
     // The Trainer disposes the whole inputs container after the step, teacher outputs included.
     return { ...inputs, teacherOutputs: this.objective.teacherOutputs(withTexts, this.progress()) };
   }
+
+  // The wrapped collator's random state (masked LM's masks) goes into checkpoints through this one.
+  state(): unknown {
+    return this.base.state?.();
+  }
+
+  loadState(state: unknown): void {
+    this.base.loadState?.(state);
+  }
 }
 
 export interface DistillationTrainerOptions<E> extends Omit<TrainerOptions<E, DistillInputs, StudentOutputs>, 'model' | 'dataCollator' | 'computeLossFunc'> {

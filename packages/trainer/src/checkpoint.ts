@@ -30,6 +30,8 @@ const FILES = {
 export interface RngStateFile {
   seed: number;
   dataLoader: DataLoaderState;
+  /** The data collator's random state (masked LM's masks), when it draws random numbers. */
+  collator?: unknown;
 }
 
 export interface CheckpointData {

@@ -437,7 +437,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       trainerState: this.state,
       optimizer: this.optimizer.stateDict(),
       scheduler: this.lrScheduler.stateDict(),
-      rng: { seed: this.args.seed, dataLoader: this.trainLoader.state() },
+      rng: { seed: this.args.seed, dataLoader: this.trainLoader.state(), ...(this.dataCollator.state && { collator: this.dataCollator.state() }) },
       variables: this.extraVariables,
       args: this.args.toJSON(),
       ...(this.runConfig && { runConfig: this.runConfig }),
@@ -465,6 +465,8 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       this.optimizer.loadStateDict(data.optimizer);
       this.lrScheduler!.loadStateDict(data.scheduler);
       loader.loadState(data.rng.dataLoader);
+      if (data.rng.collator !== undefined) this.dataCollator.loadState?.(data.rng.collator);
+      else if (this.dataCollator.state?.() !== undefined) console.warn(`[distillery] ${dir}/rng_state.json holds no collator state (written before it was saved); the resumed run draws fresh masks, not those an uninterrupted run would.`);
       const { maxSteps, numTrainEpochs, loggingSteps, evalSteps, saveSteps, trainBatchSize } = this.state;
       // Checkpoints from before statefulCallbacks existed restore no callback state.
       this.state = { ...s, skippedSteps: s.skippedSteps ?? [], statefulCallbacks: s.statefulCallbacks ?? {}, maxSteps, numTrainEpochs, loggingSteps, evalSteps, saveSteps, trainBatchSize };

@@ -14,6 +14,14 @@ export interface ModelInputs {
 
 export interface DataCollator<E = Example, I = ModelInputs> {
   collate(examples: readonly E[]): I;
+  /**
+   * The state of a collator that draws random numbers (DataCollatorForLanguageModeling's masks),
+   * JSON. Checkpoints keep it in rng_state.json, as HF's rng_state.pth keeps torch's generator, so
+   * a resumed run draws what an uninterrupted one would.
+   */
+  state?(): unknown;
+  /** Restore `state()`'s value; a typed CHECKPOINT_INVALID error when it is not one. */
+  loadState?(state: unknown): void;
 }
 
 export interface DataCollatorWithPaddingOptions {

@@ -76,6 +76,19 @@ export class DataCollatorForLanguageModeling implements DataCollator<Example, Mo
   collate(examples: readonly Example[]): ModelInputs {
     return this.padding.collate(examples.map((e) => (e.labels !== undefined ? e : { ...e, ...maskTokens(e.inputIds, this.rng, this.options) })));
   }
+
+  /** The masking generator's position, `{"rng": uint32}`. */
+  state(): { rng: number } {
+    return { rng: this.rng.state };
+  }
+
+  loadState(state: unknown): void {
+    const rng = (state as { rng?: unknown } | null)?.rng;
+    if (!Number.isInteger(rng) || (rng as number) < 0 || (rng as number) > 0xffffffff) {
+      throw new DistilleryTrainerError('CHECKPOINT_INVALID', `rng_state.json: collator must be {"rng": <uint32>} (DataCollatorForLanguageModeling's masking state), got ${JSON.stringify(state)}.`);
+    }
+    this.rng.state = rng as number;
+  }
 }
 
 /** The same masking once, for a fixed evaluation set (every run scores the same positions). */
