@@ -189,20 +189,21 @@ describe('forward inputs: ragged or out-of-table rows refused by position', () =
 });
 
 describe('data rows fit BOTH models: ids, token types and lengths checked against teacher and student, by file and line', () => {
-  it('a teacher with a smaller vocab, fewer token types, or fewer positions than the student', async () => {
+  it('a teacher with fewer token types or positions than the student; a smaller vocab is a tokenizer mismatch, named before the rows', async () => {
     const narrow = join(tmp, 'narrow-teacher');
-    await modelFolder(narrow, { vocabSize: 12, typeVocabSize: 1, maxPositionEmbeddings: 8 });
+    await modelFolder(narrow, { typeVocabSize: 1, maxPositionEmbeddings: 8 });
+    const smallVocab = join(tmp, 'small-vocab-teacher');
+    await modelFolder(smallVocab, { vocabSize: 12 });
     const rows = writeJsonl(join(tmp, 'rows.jsonl'), [{ inputIds: [2, 5, 3], label: 0 }, { inputIds: [2, 20, 3], label: 1 }]);
     const pairs = writeJsonl(join(tmp, 'pairs.jsonl'), [{ inputIds: [2, 5, 3], tokenTypeIds: [0, 0, 1], label: 0 }]);
-    const run = (train: string, maxLength: string): string[] => [
-      'distill', '--teacher', narrow, '--student', other, '--train-file', train, '--max-length', maxLength, '--max-steps', '1',
+    const run = (teacherDir: string, train: string, maxLength: string): string[] => [
+      'distill', '--teacher', teacherDir, '--student', other, '--train-file', train, '--max-length', maxLength, '--max-steps', '1',
       '--output-dir', join(tmp, 'never'), '--set', 'plugins=[{"type":"logitKd"}]', '--tokenizer', task.tokenizer,
     ];
-    await refused(run(rows, '16'), 'CONFIG_INVALID', /--max-length 16 \(data\.maxLength\) is 16 but the teacher has positions for 8 tokens/);
-    await refused(run(rows, '8'), 'DATA_INVALID', /rows\.jsonl line 2: token id 20 is >= the teacher's vocab_size \(12\)/);
-    await refused(run(pairs, '8'), 'DATA_INVALID', /pairs\.jsonl line 1: token type id 1 is >= the teacher's type_vocab_size \(1\)/);
-    // Texts too: the task's tokenizer has 22 tokens, the teacher 12.
-    await refused(run(task.train, '8'), 'DATA_INVALID', /train\.jsonl line \d+: token id \d+ is >= the teacher's vocab_size \(12\)/);
+    await refused(run(narrow, rows, '16'), 'CONFIG_INVALID', /--max-length 16 \(data\.maxLength\) is 16 but the teacher has positions for 8 tokens/);
+    await refused(run(narrow, pairs, '8'), 'DATA_INVALID', /pairs\.jsonl line 1: token type id 1 is >= the teacher's type_vocab_size \(1\)/);
+    // A teacher vocabulary of 12 beside the student's 22: another tokenizer, so the line names the flag for that.
+    await refused(run(smallVocab, rows, '8'), 'VOCAB_MISMATCH', /teacher vocab_size 12 \(bert\) differs from student vocab_size 22 .*--teacher-tokenizer /);
   });
 });
 

@@ -164,8 +164,10 @@ describe('dataset files', () => {
     ]), opts);
     const tok = (w: string) => VOCAB.indexOf(w);
     expect(labelled).toBe(true);
-    expect(examples[0]).toEqual({ inputIds: [2, tok('the'), tok('movie'), tok('was'), tok('good'), 3], attentionMask: [1, 1, 1, 1, 1, 1], tokenTypeIds: [0, 0, 0, 0, 0, 0], label: 1 });
+    expect(examples[0]).toEqual({ inputIds: [2, tok('the'), tok('movie'), tok('was'), tok('good'), 3], attentionMask: [1, 1, 1, 1, 1, 1], tokenTypeIds: [0, 0, 0, 0, 0, 0], label: 1, text: 'the movie was good' });
     expect(examples[1]).toEqual({ inputIds: [2, 9, 3], label: 0 });
+    // Texts stay on the examples (a teacher with its own tokenizer re-encodes them).
+    expect(examples[2]).toMatchObject({ text: 'the plot', textPair: 'awful' });
     expect(examples[2]!.inputIds).toEqual([2, tok('the'), tok('plot'), 3, tok('awful'), 3]);
     expect(examples[2]!.tokenTypeIds).toEqual([0, 0, 0, 0, 1, 1]);
     expect(examples[3]!.inputIds).toHaveLength(8);

@@ -11,6 +11,8 @@ const POSITIVE = ['good', 'great', 'fine'];
 const NEGATIVE = ['bad', 'awful', 'poor'];
 const FILLER = ['the', 'movie', 'film', 'was', 'is', 'a', 'very', 'plot', 'acting', 'really', 'quite'];
 export const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...POSITIVE, ...NEGATIVE, ...FILLER];
+/** Another tokenizer for the same sentences: specials first, then other ids; "movie", "acting", "awful" only as pieces (26 tokens). */
+export const OTHER_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'zzz', ...VOCAB.slice(5).filter((w) => !['movie', 'acting', 'awful'].includes(w)).reverse(), 'mov', '##ie', 'act', '##ing', 'aw', '##ful'];
 
 export interface Row {
   text: string;

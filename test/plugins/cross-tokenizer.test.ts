@@ -3,23 +3,22 @@
  * WordPiece vocabulary, the student its own ids from a different vocabulary (other ids, other
  * size, some words split into pieces). Logit KD on the unlabelled texts makes the student beat the
  * same student trained on the few labels it has; token-level plugins and rows without text refuse.
+ * Sentence pairs reach the teacher as pairs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { AutoTokenizer, BertForSequenceClassification, createConfig, type BertConfig } from '@distillery/models';
+import { AutoTokenizer, BertForSequenceClassification, createConfig, encodingToTensors, type BertConfig } from '@distillery/models';
 import { CrossTokenizerTeacher, DistillationTrainer, HiddenStatePlugin, LogitKdPlugin } from '@distillery/plugins';
 import { Trainer, accuracy, argmaxPredictions, initBackend, type Example, type TrainingArgumentsInit } from '@distillery/trainer';
 import { writeWordPieceTokenizer } from '@distillery/models';
-import { sentimentRows, VOCAB } from '../cli/fixtures.js';
+import { OTHER_VOCAB as STUDENT_VOCAB, sentimentRows, VOCAB } from '../cli/fixtures.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const tmp = tempDir('distillery-cross-tok-');
 // The fastest backend available: this test trains three models.
 beforeAll(async () => { await initBackend({ log: false }); });
 
-/** The student's vocabulary: specials first, then other ids; "movie", "acting", "awful" only as pieces. */
-const STUDENT_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'zzz', ...VOCAB.slice(5).filter((w) => !['movie', 'acting', 'awful'].includes(w)).reverse(), 'mov', '##ie', 'act', '##ing', 'aw', '##ful'];
 
 const args = (name: string, epochs: number, lr: number): TrainingArgumentsInit => ({
   outputDir: join(tmp, name), numTrainEpochs: epochs, perDeviceTrainBatchSize: 16, learningRate: lr, loggingSteps: 1000, saveStrategy: 'no', disableTqdm: true, reportTo: [], seed: 5,
@@ -71,4 +70,29 @@ it('a student distils from a teacher with another vocabulary through the raw tex
   expect(distilledAcc).toBeGreaterThan(aloneAcc + 0.1);
   for (const m of [teacher, alone, distilled]) m.dispose();
   tf.disposeVariables();
+});
+
+it('sentence pairs are encoded as pairs by the teacher\'s tokenizer; a batch mixing pairs and singles is refused', async () => {
+  const tok = await AutoTokenizer.fromPretrained(writeWordPieceTokenizer(VOCAB, join(tmp, 'pair-tok'), { modelMaxLength: 32 }));
+  const teacher = new BertForSequenceClassification(createConfig('bert', { vocabSize: VOCAB.length, hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 32, numLabels: 2 }), 3);
+  const cross = new CrossTokenizerTeacher(teacher, tok);
+  const texts = ['the movie was good', 'a very bad plot'];
+  const textPairs = ['the acting is fine', 'poor'];
+  const [viaWrapper, direct, singles] = tf.tidy(() => {
+    const inputIds = tf.zeros([2, 3], 'int32') as tf.Tensor2D; // the student's ids: unread by the teacher
+    const enc = encodingToTensors(tok.encode(texts, { textPairs, padding: true, truncation: true }));
+    return [
+      cross.forward({ inputIds, texts, textPairs }, { training: false }).logits.arraySync() as number[][],
+      teacher.forward(enc).logits.arraySync() as number[][],
+      cross.forward({ inputIds, texts }, { training: false }).logits.arraySync() as number[][],
+    ];
+  });
+  expect(viaWrapper).toEqual(direct);
+  // The pair changes what the teacher sees (token types and the second segment).
+  expect(Math.abs(viaWrapper[0]![0]! - singles[0]![0]!)).toBeGreaterThan(1e-6);
+  const ids = tf.zeros([2, 3], 'int32') as tf.Tensor2D;
+  expect(() => cross.forward({ inputIds: ids, texts, textPairs: ['fine', undefined] }, { training: false }))
+    .toThrow(/mixes sentence pairs \(textPair\) with single texts/);
+  tf.dispose(ids);
+  teacher.dispose();
 });

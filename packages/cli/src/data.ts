@@ -110,7 +110,8 @@ export function readExamples(file: string, options: ReadExamplesOptions, field =
       if (typeof text !== 'string') fail(row.where, `text must be a string, got ${JSON.stringify(text)}.`);
       if (textPair !== undefined && typeof textPair !== 'string') fail(row.where, `textPair must be a string, got ${JSON.stringify(textPair)}.`);
       textRows.push({ row, index, text, ...(typeof textPair === 'string' && { pair: textPair }) });
-      examples.push({ inputIds: [], ...lab }); // filled in by the batch tokenization below
+      // The text stays on the example: a teacher with its own tokenizer re-encodes it.
+      examples.push({ inputIds: [], text, ...(typeof textPair === 'string' && { textPair }), ...lab }); // ids filled in by the batch tokenization below
       return;
     }
     if (inputIds.length > options.maxLength) fail(row.where, `has ${inputIds.length} inputIds, more than data.maxLength (${options.maxLength}); shorten the row or raise data.maxLength.`);

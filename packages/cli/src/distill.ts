@@ -2,23 +2,31 @@
  * `distillery distill`: train a student from one or more frozen teachers with the loss plugins the
  * config lists (each with its weight, schedule and options), through DistillationTrainer. The
  * training file may be unlabelled (a transfer set: teacher soft labels only). Writes checkpoints,
- * then the student as an HF folder (model + tokenizer) and train_results.json.
+ * then the student as an HF folder (model + tokenizer) and train_results.json. A teacher with its
+ * own tokenizer (`teacherTokenizer`) reads each example's text through it (sequence-level plugins).
  */
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import type { TrainingArguments } from '@distillery/trainer';
-import { CachedTeacher, DistillationTrainer, type LossPlugin } from '@distillery/plugins';
-import { ConfigFields, DATA_FLAGS, TRAINING_FLAGS, addConfigOptions, commonConfig, checkRunOutputs, configSource, trainingArguments, type CommonConfig, type ModelSource, type OverrideFlag } from './config.js';
+import { CachedTeacher, CrossTokenizerTeacher, DistillationTrainer, checkVocab, type DistillModel, type LossPlugin } from '@distillery/plugins';
+import { ConfigFields, DATA_FLAGS, DEFAULT_MAX_LENGTH, TRAINING_FLAGS, addConfigOptions, commonConfig, checkRunOutputs, configSource, trainingArguments, type CommonConfig, type DataConfig, type ModelSource, type OverrideFlag } from './config.js';
 import { writeFileAtomic } from './output-path.js';
-import { formatMetrics, loadTeacher, loadTokenizer, requireTrainedWeights, savePretrainedFolder } from './models.js';
+import { formatMetrics, limitsConfig, loadTeacher, loadTokenizer, positionLimit, requireTrainedWeights, savePretrainedFolder, type Classifier } from './models.js';
+import type { OnnxTeacherLike } from './onnx.js';
 import { PLUGIN_TYPES, parsePlugins } from './plugin-config.js';
 import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 import { readCommandData } from './tasks/data.js';
 import { TASK_FLAG, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
-import { initFromTeacher, parseTeacherLayerSelection, type AnyModel, type ModelConfig, type TeacherLayerSelection } from '@distillery/models';
+import { AutoTokenizer, initFromTeacher, parseTeacherLayerSelection, type AnyModel, type ModelConfig, type TeacherLayerSelection } from '@distillery/models';
 
 export interface DistillConfig extends CommonConfig, TaskConfig {
   teachers: ModelSource[];
+  /**
+   * Per teacher, its own tokenizer when it differs from the student's (undefined: it reads the
+   * student's ids). Such a teacher re-encodes each example's text; the data is tokenized for the
+   * student (default: the student's own tokenizer).
+   */
+  teacherTokenizers?: Array<string | undefined>;
   /** Shards written by `cache-teacher`: the teacher's outputs, read instead of running it. */
   teacherCache?: string;
   /** Start the student from the (first) teacher's embeddings and these layers (DistilBERT). */
@@ -32,6 +40,7 @@ export interface DistillConfig extends CommonConfig, TaskConfig {
 
 const FLAGS: readonly OverrideFlag[] = [
   { flag: 'teacher', path: 'teacher', description: 'trained teacher folder (safetensors, or an ONNX export: onnx/model.onnx) or hub id' },
+  { flag: 'teacher-tokenizer', path: 'teacherTokenizer', description: 'the teacher\'s own tokenizer (folder or hub id) when it differs from the student\'s: the teacher re-encodes each text row (sequence-level plugins such as logitKd)' },
   { flag: 'teacher-cache', path: 'teacherCache', description: 'folder of cache-teacher shards: train from them without loading the teacher' },
   { flag: 'student', path: 'student', description: 'student folder or hub id (a config.json object in the file starts from scratch)' },
   TASK_FLAG,
@@ -41,7 +50,7 @@ const FLAGS: readonly OverrideFlag[] = [
 ];
 
 export function parseDistillConfig(f: ConfigFields): DistillConfig {
-  f.topLevel(['teacher', 'teacherCache', 'student', 'task', 'taskOptions', 'initFromTeacher', 'tokenizer', 'numLabels', 'data', 'plugins', 'teacherWeights', 'training']);
+  f.topLevel(['teacher', 'teacherTokenizer', 'teacherCache', 'student', 'task', 'taskOptions', 'initFromTeacher', 'tokenizer', 'numLabels', 'data', 'plugins', 'teacherWeights', 'training']);
   const teacher = f.get('teacher');
   const student = f.get('student');
   const teacherCache = f.optional(f.get('teacherCache'), 'teacherCache', (v, p) => f.path(v, p));
@@ -57,6 +66,12 @@ export function parseDistillConfig(f: ConfigFields): DistillConfig {
     });
   }
   if (teachers.length > 1 && teacherCache !== undefined) f.fail('teacherCache', 'holds one teacher\'s outputs; distil from several teachers live (drop teacherCache).');
+  const teacherTokenizers = f.optional(f.get('teacherTokenizer'), 'teacherTokenizer', (v, p) => {
+    if (teacherCache !== undefined) f.fail(p, 'cannot be used with teacherCache: the cache holds the teacher\'s outputs for the student\'s token ids; distil from the live teacher (drop teacherCache).');
+    if (!Array.isArray(v)) return teachers.map(() => f.folderOrHubId(v, p));
+    if (v.length !== teachers.length) f.fail(p, `must be one tokenizer for every teacher, or a list of ${teachers.length} (one per teacher, null for a teacher that shares the student's tokenizer).`);
+    return v.map((t, i) => (t === null ? undefined : f.folderOrHubId(t, `${p}[${i}]`)));
+  });
   const weights = f.optional(f.get('teacherWeights'), 'teacherWeights', (v, p) => {
     if (!Array.isArray(v) || v.length !== teachers.length) f.fail(p, `must be a list of ${teachers.length} numbers, one per teacher.`);
     return v.map((w, i) => f.number(w, `${p}[${i}]`, 0));
@@ -71,6 +86,7 @@ export function parseDistillConfig(f: ConfigFields): DistillConfig {
   const task = parseTaskConfig(f);
   return {
     teachers,
+    ...(teacherTokenizers !== undefined && { teacherTokenizers }),
     ...(teacherCache !== undefined && { teacherCache }),
     student: f.modelSource(student, 'student'),
     ...task,
@@ -99,9 +115,9 @@ export function registerDistill(program: Command): void {
     const args = config.training;
     const { teachers: t, student: s, tokenizer: tok, numLabels, teacherWeights } = config;
     const roles = config.teachers.map((_, i) => (config.teachers.length > 1 ? `teacher[${i}]` : 'teacher'));
-    const sources = { student: config.student, ...Object.fromEntries(config.teachers.map((t, i) => [roles[i]!, t])), teacherCache: config.teacherCache };
+    const sources = { student: config.student, ...Object.fromEntries(config.teachers.map((t, i) => [roles[i]!, t])), ...Object.fromEntries((config.teacherTokenizers ?? []).map((t, i) => [`${roles[i]!} tokenizer`, t])), teacherCache: config.teacherCache };
     checkRunOutputs(f, config, sources, opts.resumeFromCheckpoint !== undefined);
-    const runConfig = describeRun('distill', { teachers: t, teacherCache: config.teacherCache, student: s, task: config.task, taskOptions: config.taskOptions, initFromTeacher: config.initFromTeacher, tokenizer: tok, numLabels, plugins: f.get('plugins'), teacherWeights }, config.data, args);
+    const runConfig = describeRun('distill', { teachers: t, teacherTokenizers: config.teacherTokenizers, teacherCache: config.teacherCache, student: s, task: config.task, taskOptions: config.taskOptions, initFromTeacher: config.initFromTeacher, tokenizer: tok, numLabels, plugins: f.get('plugins'), teacherWeights }, config.data, args);
     const checkpoint = resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     // With a cache the teacher is never loaded: its outputs (and config) come from the shards.
     const cached = config.teacherCache === undefined ? undefined : CachedTeacher.open(config.teacherCache);
@@ -110,27 +126,34 @@ export function registerDistill(program: Command): void {
     // Dynamic masking gives the teacher new inputs every epoch, which no cache holds.
     if (cached && task === 'masked-lm') f.fail('teacherCache', 'cannot serve masked-LM distillation: every batch is masked afresh, so the teacher must run live (drop teacherCache).');
     if (cached && config.initFromTeacher !== undefined) f.fail('initFromTeacher', 'needs the teacher\'s weights, and teacherCache never loads them; name the teacher folder (teacher) instead of the cache.');
+    if (config.teacherTokenizers && task !== 'sequence-classification') f.fail('teacherTokenizer', `works for sequence-level heads only (classification, regression); a ${task} teacher's outputs are per token, and tokens differ across tokenizers. Use a teacher with the student's tokenizer.`);
     // A sequence-classification teacher may be an ONNX export; the other heads load as task models.
     const teachers = cached ? [] : await Promise.all(config.teachers.map(async (t, i) => requireTrainedWeights(await (task === 'sequence-classification' ? loadTeacher(t, { seed: args.seed }) : loadTaskModel(task, t, { seed: args.seed })), f.where(Array.isArray(f.get('teacher')) ? `teacher[${i}]` : 'teacher'))));
-    const tokenizer = await loadTokenizer(config.tokenizer, config.teachers[0] ?? config.student);
+    // With a teacher of its own tokenizer, the rows are the student's: its tokenizer by default.
+    const tokenizer = await loadTokenizer(config.tokenizer, config.teacherTokenizers ? config.student : config.teachers[0] ?? config.student);
     const teacherConfig = (cached ? cached.config : teachers[0]!.config) as { numLabels?: number; id2label?: Record<number, string> };
     // The student scores the teacher's classes, in the teacher's order (logit KD compares them index by index).
     const labels = task === 'token-classification' && config.numLabels === undefined && teacherConfig.id2label ? Object.keys(teacherConfig.id2label).map((i) => teacherConfig.id2label![Number(i)]!) : undefined;
     const student = await loadTaskModel(task, config.student, { seed: args.seed, ...(labels ? { labels } : optionalNumLabels(config.numLabels ?? teacherConfig.numLabels)) });
+    // The pair's vocabularies, before the data (whose ids are checked against both): a mismatch names the flag.
+    const sameTokenizer = teachers.map((_, i) => config.teacherTokenizers?.[i] === undefined);
+    for (const [i, t] of teachers.entries()) if (sameTokenizer[i]) checkVocab(student, t, vocabFix(config, i));
+    if (cached) checkVocab(student, cached, 'Distil a student that shares the teacher\'s tokenizer, or distil from the live teacher with teacherTokenizer (--teacher-tokenizer) instead of teacherCache.');
     if (config.initFromTeacher !== undefined) {
       const source = teachers[0]!;
       if ('modelConfig' in source) f.fail('initFromTeacher', 'needs the teacher\'s weights, which an ONNX teacher does not expose; name the teacher\'s safetensors folder.');
       const report = initFromTeacher(student, source as AnyModel, config.initFromTeacher);
       console.error(`[distillery] distill: student initialised from the teacher's layers ${report.teacherLayers.join(', ')} (${report.copied.length} tensors copied, ${report.fresh.length} left fresh)`);
     }
-    const data = readCommandData(f, task, config.data, { student, ...Object.fromEntries(teachers.map((t, i) => [roles[i]!, t])) }, tokenizer, config.taskOptions);
+    const distillTeachers = await withTeacherTokenizers(teachers, config.teacherTokenizers, config.data);
+    const data = readCommandData(f, task, config.data, { student, ...Object.fromEntries(teachers.map((t, i) => [roles[i]!, t]).filter((_, i) => sameTokenizer[i])) }, tokenizer, config.taskOptions);
     for (const [field, examples] of [['data.train', data.train], ['data.eval', data.evalDataset]] as const) {
       const row = cached && examples ? examples.findIndex((e) => !cached.has(e)) : -1;
       if (row >= 0) f.fail(field, `row ${row + 1} has no outputs in teacher cache ${cached!.dir}; run cache-teacher on this file (${field === 'data.eval' ? '--eval-file' : '--data'}) with the same tokenizer and maxLength.`);
     }
 
     const trainer = new DistillationTrainer({
-      model: student, teacher: cached ?? teachers, plugins: config.plugins, args,
+      model: student, teacher: cached ?? distillTeachers, plugins: config.plugins, args,
       trainDataset: data.train!,
       ...(data.evalDataset && { evalDataset: data.evalDataset }),
       ...(data.dataCollator && { dataCollator: data.dataCollator }),
@@ -151,6 +174,28 @@ export function registerDistill(program: Command): void {
     await Promise.all([student, ...teachers].map((m) => m.dispose()));
     console.log(`distill: ${result.globalStep} steps, saved the student to ${args.outputDir}\n${formatMetrics(metrics)}`);
   });
+}
+
+/** How to distil across tokenizers from the CLI, for checkVocab's message. */
+function vocabFix(config: DistillConfig, i: number): string {
+  const source = config.teachers[i];
+  const value = typeof source === 'string' ? source : '<the teacher\'s tokenizer folder>';
+  const set = config.teachers.length > 1 ? `teacherTokenizer to a list with teacher[${i}]'s tokenizer (${value}) at index ${i}, null for teachers that share the student's` : `teacherTokenizer (--teacher-tokenizer ${value})`;
+  return `Set ${set}, so the teacher re-encodes each example's text with its own tokenizer (sequence-level plugins such as logitKd); or pick a student that shares the teacher's tokenizer.`;
+}
+
+/**
+ * Teachers with their own tokenizer wrapped to read each row's text through it, cut to the run's
+ * maxLength (or the teacher's positions, if fewer); the others as they are.
+ */
+async function withTeacherTokenizers(teachers: Array<AnyModel | OnnxTeacherLike>, tokenizers: DistillConfig['teacherTokenizers'], data: DataConfig): Promise<DistillModel[]> {
+  return Promise.all(teachers.map(async (t, i) => {
+    const source = tokenizers?.[i];
+    if (source === undefined) return t as DistillModel;
+    const limits = limitsConfig(t as Classifier | OnnxTeacherLike);
+    const maxLength = Math.min(data.maxLength ?? DEFAULT_MAX_LENGTH, limits ? positionLimit(limits) : Infinity);
+    return new CrossTokenizerTeacher(t as DistillModel, await AutoTokenizer.fromPretrained(source), { maxLength });
+  }));
 }
 
 function optionalNumLabels(numLabels: number | undefined): { numLabels?: number } {

@@ -1,8 +1,8 @@
 /**
  * A teacher with its own tokenizer. Sequence-level outputs (one row of logits per example:
  * classification, regression) mean the same thing whatever the tokenization, so the teacher
- * encodes each example's raw text (`Example.text`, carried to `DistillBatch.texts`) with its own
- * tokenizer while the student reads its own ids. Token-level outputs (hidden states, attentions,
+ * encodes each example's raw text (`Example.text`, carried to `DistillBatch.texts`; sentence pairs
+ * with `Example.textPair`) with its own tokenizer while the student reads its own ids. Token-level outputs (hidden states, attentions,
  * per-token logits) have no position-by-position counterpart across vocabularies: refused.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -40,7 +40,12 @@ export class CrossTokenizerTeacher implements DistillModel {
     if (texts === undefined || texts.length !== batch.inputIds.shape[0]) {
       throw new DistilleryPluginsError('DATA_INVALID', `the teacher uses another tokenizer (${this.tokenizer.dir}), so it reads each example's raw text: keep "text" on every training example (the CLI does for {"text", "label"} rows); pre-tokenized rows cannot be re-encoded.`);
     }
-    const encoded = encodingToTensors(this.tokenizer.encode([...texts], { padding: true, truncation: true, ...(this.options.maxLength !== undefined && { maxLength: this.options.maxLength }) }));
+    const pairs = batch.textPairs;
+    // The tokenizer encodes a batch as all singles or all pairs.
+    if (pairs !== undefined && !pairs.every((p): p is string => p !== undefined)) {
+      throw new DistilleryPluginsError('DATA_INVALID', `the teacher uses another tokenizer (${this.tokenizer.dir}) and a batch mixes sentence pairs (textPair) with single texts; give every example a textPair or none.`);
+    }
+    const encoded = encodingToTensors(this.tokenizer.encode([...texts], { padding: true, truncation: true, ...(pairs && { textPairs: [...pairs] }), ...(this.options.maxLength !== undefined && { maxLength: this.options.maxLength }) }));
     const out = this.teacher.forward(encoded, { training: false });
     tf.dispose([encoded.inputIds, encoded.attentionMask, encoded.tokenTypeIds]);
     if (out.logits.rank !== 2) {

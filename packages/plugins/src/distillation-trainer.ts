@@ -39,7 +39,8 @@ class TeacherOutputsCollator<E> implements DataCollator<E, DistillInputs> {
   collate(examples: readonly E[]): DistillInputs {
     const inputs = this.base.collate(examples);
     const texts = (examples as readonly { text?: unknown }[]).map((e) => e.text);
-    const withTexts = texts.every((t): t is string => typeof t === 'string') ? { ...inputs, texts } : inputs;
+    const pairs = (examples as readonly { textPair?: unknown }[]).map((e) => (typeof e.textPair === 'string' ? e.textPair : undefined));
+    const withTexts = texts.every((t): t is string => typeof t === 'string') ? { ...inputs, texts, ...(pairs.some((p) => p !== undefined) && { textPairs: pairs }) } : inputs;
     // The Trainer disposes the whole inputs container after the step, teacher outputs included.
     return { ...inputs, teacherOutputs: this.objective.teacherOutputs(withTexts, this.progress()) };
   }

@@ -20,6 +20,8 @@ export interface DistillBatch {
   labels?: tf.Tensor;
   /** Each row's raw text, when the examples kept it: teachers with their own tokenizer encode it. */
   texts?: readonly string[];
+  /** Each row's second text (sentence pairs), undefined for a row without one; present only with `texts`. */
+  textPairs?: readonly (string | undefined)[];
 }
 
 export interface DistillForwardOptions {
@@ -155,7 +157,7 @@ export class DistillationObjective {
       const cached = keys && this.cache!.lookup(keys, request);
       if (cached) return cached;
       const out = tf.tidy(() => {
-        const o = teacher.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds, ...(batch.texts && { texts: batch.texts }) }, { training: false, ...forwardFlags(request) });
+        const o = teacher.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds, ...(batch.texts && { texts: batch.texts, ...(batch.textPairs && { textPairs: batch.textPairs }) }) }, { training: false, ...forwardFlags(request) });
         // Only what was asked for survives the tidy.
         return { logits: o.logits, hiddenStates: o.hiddenStates, attentions: o.attentions, attentionScores: o.attentionScores, pooledOutput: request.pooledOutput ? o.pooledOutput : undefined } as unknown as tf.TensorContainer;
       }) as unknown as DistillOutputs;

@@ -15,6 +15,8 @@ export interface Example {
   labels?: number | readonly number[];
   /** The source text, if kept; ignored by the collator. */
   text?: string;
+  /** The second text of a sentence pair, if kept (with `text`); ignored by the collator. */
+  textPair?: string;
 }
 
 export type Dataset<E = Example> = ArrayLike<E> | AsyncIterable<E>;
@@ -59,6 +61,7 @@ export class ExampleValidator {
     };
     if (typeof e !== 'object' || e === null) fail('', `must be an object {inputIds, label?}, got ${typeof e}.`);
     if (e.text !== undefined && typeof e.text !== 'string') fail('text', `must be a string, got ${typeof e.text}; keep the source text as a string, or drop the field.`);
+    if (e.textPair !== undefined && (typeof e.textPair !== 'string' || e.text === undefined)) fail('textPair', `must be a string beside text, got ${typeof e.textPair}${e.text === undefined ? ' without text' : ''}; keep the pair's second text as a string, or drop the field.`);
     if (!Array.isArray(e.inputIds) || e.inputIds.length === 0) fail('inputIds', 'must be a non-empty array of token ids; tokenize the text first.');
     const len = e.inputIds.length;
     const ints = (field: 'inputIds' | 'attentionMask' | 'tokenTypeIds', v: readonly number[] | undefined): void => {
