@@ -17,6 +17,16 @@ import { tempDir } from '../helpers/tmp.js';
 import { bertConfig, writeTask } from './fixtures.js';
 
 const tmp = tempDir('distillery-cli-export-');
+
+/** transformers.js' text-classification pipeline on an exported folder (local files only): score per label. */
+async function pipelineScores(out: string, text: string): Promise<Record<string, number>> {
+  hf.env.allowRemoteModels = false;
+  hf.env.localModelPath = `${dirname(out)}/`;
+  const classify = await hf.pipeline('text-classification', basename(out), { dtype: 'fp32', device: 'cpu' });
+  const scores = (await classify(text, { top_k: null })) as Array<{ label: string; score: number }>;
+  await classify.dispose();
+  return Object.fromEntries(scores.map((s) => [s.label, s.score]));
+}
 const task = writeTask(tmp);
 const modelDir = join(tmp, 'model');
 const bare = join(tmp, 'bare');
@@ -40,17 +50,12 @@ describe('distillery export', () => {
     expect(r.stderr).not.toMatch(/model alone/);
 
     const text = 'the movie was really good';
-    hf.env.allowRemoteModels = false;
-    hf.env.localModelPath = `${dirname(out)}/`;
-    const classify = await hf.pipeline('text-classification', basename(out), { dtype: 'fp32', device: 'cpu' });
-    const scores = (await classify(text, { top_k: null })) as Array<{ label: string; score: number }>;
-    await classify.dispose();
+    const byLabel = await pipelineScores(out, text);
 
     const model = await BertForSequenceClassification.fromPretrained(modelDir, { log: false });
     const tokenizer = await AutoTokenizer.fromPretrained(modelDir);
     const probs = tf.tidy(() => tf.softmax(model.forward(encodingToTensors(tokenizer.encode([text]))).logits).arraySync() as number[][]);
     model.dispose();
-    const byLabel = Object.fromEntries(scores.map((s) => [s.label, s.score]));
     expect(Math.abs(byLabel.negative! - probs[0]![0]!)).toBeLessThan(1e-4);
     expect(Math.abs(byLabel.positive! - probs[0]![1]!)).toBeLessThan(1e-4);
   });
@@ -104,6 +109,10 @@ describe('distillery distill --teacher <ONNX folder>', () => {
     const r = await cli('export', '--model', modelDir, '--out', out, '--hidden-states', '--attentions');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('graph outputs logits, hidden_states.{0..2}, attentions.{0..1}');
+    // transformers.js' pipeline reads logits and ignores the layer outputs: the same scores as the plain export.
+    const text = 'the acting was awful';
+    const [plain, layered] = [await pipelineScores(join(tmp, 'exported'), text), await pipelineScores(out, text)];
+    for (const label of ['negative', 'positive']) expect(Math.abs(layered[label]! - plain[label]!), label).toBeLessThan(1e-6);
     const config = join(tmp, 'distill-layers.json');
     writeFileSync(config, JSON.stringify({
       teacher: out, student: bertConfig(16, 1), tokenizer: task.tokenizer, data: { train: task.train, maxLength: 16 },
