@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BertForSequenceClassification } from '@distillery/models';
-import { AttentionPlugin, DistillationObjective, DistillationTrainer, HiddenStatePlugin, LogitKdPlugin, TeacherCache, TinyBertPlugin, type DistillModel, type LossPlugin } from '@distillery/plugins';
+import { AttentionPlugin, DistillationObjective, DistillationTrainer, HiddenStatePlugin, LogitKdPlugin, MiniLmPlugin, TeacherCache, TinyBertPlugin, type DistillModel, type LossPlugin } from '@distillery/plugins';
 import { Trainer, accuracy, argmaxPredictions, initBackend, type Example, type TrainingArgumentsInit } from '@distillery/trainer';
 import { exportOnnx, OnnxTeacher } from '@distillery/onnx';
 import { DISTILL_DIR, keywordTask as task, loadDistillFixture, loadDistillModels } from '../plugins/helpers.js';
@@ -131,6 +131,15 @@ it('exported with its layer outputs, an ONNX teacher gives the TF.js teacher\'s 
   // The layer terms are not trivially zero: the student and teacher differ.
   expect(tfjs.get('loss/hidden')!).toBeGreaterThan(1e-3);
   expect(tfjs.get('loss/attention')!).toBeGreaterThan(1e-6);
+  // MiniLM reads the teacher's value weights, which an ONNX graph does not expose: one line saying what serves instead.
+  // (The TF.js teacher stands in as the student: MiniLM pairs heads one to one.)
+  const miniLm = new DistillationObjective([new MiniLmPlugin()], onnxTeacher);
+  miniLm.setup(teacher as DistillModel);
+  const progress = { step: 0, maxSteps: 1 };
+  const teacherOut = miniLm.teacherOutputs(batch, progress);
+  expect(() => tf.tidy(() => { miniLm.compute(teacher as DistillModel, batch, teacherOut, progress, { training: false }); }))
+    .toThrow(/MiniLM: the teacher exposes no weights \(an ONNX teacher or a teacher cache\).*--hidden-states --attentions/);
+  tf.dispose(teacherOut as unknown as tf.TensorContainer);
   await onnxTeacher.dispose();
 
   // Exported with hidden states only: the attention plugin is refused before training, naming the missing flags.

@@ -23,6 +23,9 @@ function valueParamSuffixes(layer: number, numLayers: number, config: unknown): 
 /** `hidden @ W_vᵀ + b_v` for layer `layer`: `[B, S, H]`. */
 export function layerValues(model: ParameterSource, layer: number, numLayers: number, layerInput: tf.Tensor3D, who: string): tf.Tensor3D {
   const params = model.namedParameters();
+  if (params.size === 0) {
+    throw new DistilleryPluginsError('OUTPUT_MISSING', `MiniLM: the ${who} exposes no weights (an ONNX teacher or a teacher cache), and MiniLM rebuilds the value vectors from its value projections; distil with the ${who}'s safetensors folder, or compare layers with the attention and hiddenState plugins (an ONNX teacher exported with --hidden-states --attentions serves them).`);
+  }
   for (const suffix of valueParamSuffixes(layer, numLayers, model.config)) {
     const name = [...params.keys()].find((k) => k.endsWith(`${suffix}.weight`));
     if (name === undefined) continue;
