@@ -3,7 +3,8 @@
  * with its own tokenizer (22 tokens) teaches a student with another (26 tokens, other ids, some
  * words only as pieces) from unlabelled text rows; without the flag the vocabulary mismatch is one
  * line naming it; the student's ids are not checked against the teacher's vocabulary; what cannot
- * cross tokenizers (pre-tokenized rows, token-level plugins, a teacher cache, per-token tasks) is
+ * cross tokenizers (pre-tokenized rows, token-level plugins, a teacher cache, per-token tasks,
+ * embeddings copied from the teacher) is
  * refused by name. Sentence pairs run too.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -99,5 +100,7 @@ describe('distill --teacher-tokenizer', () => {
       .toMatch(/^error \[CONFIG_INVALID\]: --teacher-tokenizer .* cannot be used with teacherCache/);
     expect(errorLine(await cli(...distill(join(tmp, 'never'), '--teacher-tokenizer', teacher, '--task', 'token-classification'))))
       .toMatch(/^error \[CONFIG_INVALID\]: --teacher-tokenizer .* works for sequence-level heads only/);
+    expect(errorLine(await cli(...distill(join(tmp, 'never'), '--teacher-tokenizer', teacher, '--init-from-teacher', 'first-k'))))
+      .toMatch(/^error \[CONFIG_INVALID\]: --init-from-teacher .* copies the teacher's embeddings, whose rows are its own tokenizer's ids/);
   });
 });

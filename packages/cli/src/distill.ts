@@ -83,6 +83,7 @@ export function parseDistillConfig(f: ConfigFields): DistillConfig {
       return f.fail(p, (cause as Error).message.replace(/^init from teacher: /, ''), cause);
     }
   });
+  if (init !== undefined && teacherTokenizers?.[0] !== undefined) f.fail('initFromTeacher', 'copies the teacher\'s embeddings, whose rows are its own tokenizer\'s ids, not the student\'s (teacherTokenizer is set); start the student from its own weights.');
   const task = parseTaskConfig(f);
   return {
     teachers,
