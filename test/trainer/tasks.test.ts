@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoTokenizer, writeWordPieceTokenizer } from '@distillery/models';
 import {
   DataCollatorForLanguageModeling, DataCollatorForQuestionAnswering, initBackend, iob2Chunks, languageModelingExamples, maskTokens, normalizeAnswer,
-  postprocessQaPredictions, questionAnsweringFeatures, Rng, seqevalMetrics, squadMetrics, tokenClassificationExamples, type SquadExample,
+  postprocessQaPredictions, questionAnsweringFeatures, Rng, seqevalMetrics, squadMetrics, squadV2Metrics, tokenClassificationExamples, type SquadExample,
 } from '@distillery/trainer';
 
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'john', 'lives', 'in', 'new', 'york', 'where', 'does', 'he', 'live', '?', '.', 'un', '##believ', '##able', 'city', 'the', 'is', 'big'];
@@ -84,6 +84,22 @@ describe('question answering features', () => {
     expect(postprocessQaPredictions([example], features, reversed)).not.toEqual(['york new']);
   });
 
+  it('SQuAD v2: no answer when the lowest [CLS] score over the windows beats the best span by more than the threshold', () => {
+    const features = questionAnsweringFeatures([example], tokenizer, { maxLength: 14, docStride: 3 });
+    const target = features.findIndex((f) => f.startPosition > 0);
+    // Span "new york" scores 3 + 3 = 6 in its window; [CLS] scores 4 + 4 = 8 there and 9 + 9 elsewhere.
+    const logits = features.map((f, i) => f.inputIds.map((_, t) => [
+      t === 0 ? (i === target ? 4 : 9) : i === target && t === f.startPosition ? 3 : 0,
+      t === 0 ? (i === target ? 4 : 9) : i === target && t === f.endPosition ? 3 : 0,
+    ]));
+    expect(postprocessQaPredictions([example], features, logits)).toEqual(['new york']); // v1 never abstains
+    const v2 = (nullScoreDiffThreshold?: number) => postprocessQaPredictions([example], features, logits, { versionWithNegative: true, ...(nullScoreDiffThreshold !== undefined && { nullScoreDiffThreshold }) });
+    // Null score = min over windows = 8; 8 - 6 = 2 > 0 → no answer; a threshold of 2 keeps the span.
+    expect(v2()).toEqual(['']);
+    expect(v2(1.99)).toEqual(['']);
+    expect(v2(2)).toEqual(['new york']);
+  });
+
   it('collates positions as [B] tensors and (start, end) labels [B, 2]', () => {
     const features = questionAnsweringFeatures([example], tokenizer, { maxLength: 14, docStride: 3 });
     const batch = new DataCollatorForQuestionAnswering().collate(features);
@@ -136,6 +152,25 @@ describe('metrics', () => {
     expect(m.f1).toBeCloseTo(0.5, 10);
     expect(m.precision).toBeCloseTo(0.5, 10);
     expect(iob2Chunks(['O', 'I-LOC', 'I-LOC', 'B-LOC', 'I-PER'])).toEqual([['LOC', 1, 2], ['LOC', 3, 3], ['PER', 4, 4]]);
+  });
+
+  it('SQuAD v2: no-answer questions match only an empty prediction; HasAns / NoAns splits', () => {
+    const m = squadV2Metrics(
+      ['New York', '', '', 'big', 'big city', ''],
+      [['new york'], [], ['a big apple', 'city'], [], ['city'], ['The']],
+    );
+    // exact: 1, 1, 0, 0, 0, 1 ("The" normalises to nothing: the question counts as answerable, '' matches it).
+    // f1:    1, 1, 0, 0, 2/3 (P 1/2, R 1), 1.
+    expect(m.total).toBe(6);
+    expect(m.exact).toBeCloseTo(100 * 3 / 6, 10);
+    expect(m.f1).toBeCloseTo(100 * (3 + 2 / 3) / 6, 10);
+    expect([m.HasAns_total, m.NoAns_total]).toEqual([4, 2]);
+    expect(m.HasAns_exact).toBeCloseTo(100 * 2 / 4, 10);
+    expect(m.HasAns_f1).toBeCloseTo(100 * (2 + 2 / 3) / 4, 10);
+    expect(m.NoAns_exact).toBeCloseTo(50, 10);
+    expect(m.NoAns_f1).toBeCloseTo(50, 10);
+    // No NoAns questions: no NoAns keys (as the official script).
+    expect(Object.keys(squadV2Metrics(['x'], [['x']])).sort()).toEqual(['HasAns_exact', 'HasAns_f1', 'HasAns_total', 'exact', 'f1', 'total']);
   });
 
   it('SQuAD: normalised exact match and token F1, max over gold answers', () => {

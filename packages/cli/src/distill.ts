@@ -16,7 +16,7 @@ import type { OnnxTeacherLike } from './onnx.js';
 import { PLUGIN_TYPES, parsePlugins } from './plugin-config.js';
 import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 import { readCommandData } from './tasks/data.js';
-import { TASK_FLAG, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
+import { TASK_FLAGS, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
 import { AutoTokenizer, initFromTeacher, parseTeacherLayerSelection, type AnyModel, type ModelConfig, type TeacherLayerSelection } from '@distillery/models';
 
 export interface DistillConfig extends CommonConfig, TaskConfig {
@@ -43,7 +43,7 @@ const FLAGS: readonly OverrideFlag[] = [
   { flag: 'teacher-tokenizer', path: 'teacherTokenizer', description: 'the teacher\'s own tokenizer (folder or hub id) when it differs from the student\'s: the teacher re-encodes each text row (sequence-level plugins such as logitKd)' },
   { flag: 'teacher-cache', path: 'teacherCache', description: 'folder of cache-teacher shards: train from them without loading the teacher' },
   { flag: 'student', path: 'student', description: 'student folder or hub id (a config.json object in the file starts from scratch)' },
-  TASK_FLAG,
+  ...TASK_FLAGS,
   { flag: 'init-from-teacher', path: 'initFromTeacher', description: 'start the student from the teacher: every-other | first-k | layers=0,2,4' },
   ...DATA_FLAGS,
   ...TRAINING_FLAGS,

@@ -7,7 +7,7 @@ import { ConfigFields, addConfigOptions, commonConfig, configSource, inputPaths,
 import { checkOutputFile, writeFileAtomic } from './output-path.js';
 import { formatMetrics, loadTokenizer, requireTrainedWeights } from './models.js';
 import { readCommandData } from './tasks/data.js';
-import { TASK_FLAG, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
+import { TASK_FLAGS, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
 
 export interface EvalConfig extends CommonConfig, TaskConfig {
   model: string;
@@ -18,7 +18,7 @@ export interface EvalConfig extends CommonConfig, TaskConfig {
 
 const FLAGS: readonly OverrideFlag[] = [
   { flag: 'model', path: 'model', description: 'model folder or hub id' },
-  TASK_FLAG,
+  ...TASK_FLAGS,
   { flag: 'tokenizer', path: 'tokenizer', description: 'tokenizer folder or hub id (default: the model\'s own)' },
   { flag: 'data', path: 'data.eval', description: '.jsonl/.json rows {text, label} or {inputIds, label}' },
   { flag: 'max-length', path: 'data.maxLength', description: 'tokens per example (default 128)' },

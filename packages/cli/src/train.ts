@@ -11,7 +11,7 @@ import { writeFileAtomic } from './output-path.js';
 import { formatMetrics, loadTokenizer, savePretrainedFolder } from './models.js';
 import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 import { readCommandData, tagList } from './tasks/data.js';
-import { TASK_FLAG, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
+import { TASK_FLAGS, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
 
 export interface TrainConfig extends CommonConfig, TaskConfig {
   model: ModelSource;
@@ -20,7 +20,7 @@ export interface TrainConfig extends CommonConfig, TaskConfig {
 
 const FLAGS: readonly OverrideFlag[] = [
   { flag: 'model', path: 'model', description: 'model folder or hub id to fine-tune (a config.json object in the file trains from scratch)' },
-  TASK_FLAG,
+  ...TASK_FLAGS,
   ...DATA_FLAGS,
   ...TRAINING_FLAGS,
 ];

@@ -44,4 +44,5 @@ export { questionAnsweringFeatures, postprocessQaPredictions, DataCollatorForQue
 export type { SquadExample, QuestionAnsweringFeature, QuestionAnsweringOptions, QaPostprocessOptions, QuestionAnsweringInputs } from './data/question-answering.js';
 export { languageModelingExamples, maskTokens, maskedEvalExamples, DataCollatorForLanguageModeling } from './data/language-modeling.js';
 export type { MaskingOptions, DataCollatorForLanguageModelingOptions } from './data/language-modeling.js';
-export { iob2Chunks, seqevalMetrics, tokenClassificationMetrics, normalizeAnswer, squadMetrics, perplexity } from './task-metrics.js';
+export { iob2Chunks, seqevalMetrics, tokenClassificationMetrics, normalizeAnswer, squadMetrics, squadV2Metrics, perplexity } from './task-metrics.js';
+export type { SquadV2Metrics } from './task-metrics.js';

@@ -114,6 +114,51 @@ export function squadMetrics(predictions: readonly string[], golds: ReadonlyArra
   return { exactMatch: (100 * em) / n, f1: (100 * f1) / n };
 }
 
+/** SQuAD v2 scores over all questions, and over those with answers (HasAns) and without (NoAns); percentages. */
+export interface SquadV2Metrics {
+  exact: number;
+  f1: number;
+  total: number;
+  HasAns_exact?: number;
+  HasAns_f1?: number;
+  HasAns_total?: number;
+  NoAns_exact?: number;
+  NoAns_f1?: number;
+  NoAns_total?: number;
+}
+
+/**
+ * The official SQuAD v2.0 evaluation (`evaluate-v2.0.py`, HF's `squad_v2` metric without the
+ * no-answer-probability search): a question with no answer (no gold text that survives
+ * normalisation) is right only when the prediction is '' too; exact / F1 are maxed over gold
+ * answers and averaged, and split into HasAns / NoAns where each group has questions.
+ */
+export function squadV2Metrics(predictions: readonly string[], golds: ReadonlyArray<readonly string[]>): SquadV2Metrics {
+  const scores = golds.map((answers, i) => {
+    const p = predictions[i]!;
+    const texts = answers.filter((g) => normalizeAnswer(g) !== '');
+    const gold = texts.length > 0 ? texts : [''];
+    return {
+      hasAns: answers.length > 0,
+      exact: Math.max(...gold.map((g) => (normalizeAnswer(p) === normalizeAnswer(g) ? 1 : 0))),
+      // Empty against empty is a match; empty against text scores 0 (tokenF1 finds nothing in common).
+      f1: Math.max(...gold.map((g) => (normalizeAnswer(g) === '' || normalizeAnswer(p) === '' ? Number(normalizeAnswer(g) === normalizeAnswer(p)) : tokenF1(p, g)))),
+    };
+  });
+  const group = (xs: typeof scores) => ({
+    exact: (100 * xs.reduce((a, x) => a + x.exact, 0)) / Math.max(xs.length, 1),
+    f1: (100 * xs.reduce((a, x) => a + x.f1, 0)) / Math.max(xs.length, 1),
+    total: xs.length,
+  });
+  const out: SquadV2Metrics = group(scores);
+  for (const [prefix, xs] of [['HasAns', scores.filter((x) => x.hasAns)], ['NoAns', scores.filter((x) => !x.hasAns)]] as const) {
+    if (xs.length === 0) continue;
+    const g = group(xs);
+    Object.assign(out, { [`${prefix}_exact`]: g.exact, [`${prefix}_f1`]: g.f1, [`${prefix}_total`]: g.total });
+  }
+  return out;
+}
+
 /** `exp(loss)` of a mean token cross-entropy (nats), as HF's run_mlm reports; Infinity past float range. */
 export function perplexity(meanLoss: number): number {
   return Math.exp(meanLoss);

@@ -6,7 +6,9 @@
  *   seqeval entity precision / recall / F1 and token accuracy.
  * - question answering: SQuAD JSON (`{"data": [{"paragraphs": [{"context", "qas": [...]}]}]}`)
  *   or rows `{"id", "question", "context", "answers": {"text": [...], "answer_start": [...]}}`
- *   (the HF datasets layout); SQuAD exact match and F1 after best-span post-processing.
+ *   (the HF datasets layout); SQuAD exact match and F1 after best-span post-processing. With
+ *   `versionWithNegative`, SQuAD v2: questions may have no answer (`is_impossible`, empty
+ *   answers), predicted by the null score; exact / F1 with HasAns / NoAns splits.
  * - masked LM: plain text (`.txt`, a line per text) or rows `{"text"}`; masked 15% / 80-10-10
  *   while training, a fixed masking for the eval file; loss and perplexity.
  */
@@ -14,7 +16,7 @@ import { dirname, extname } from 'node:path';
 import type { AnyModel, AutoTokenizer } from '@distillery/models';
 import {
   DataCollatorForLanguageModeling, DataCollatorForQuestionAnswering, languageModelingExamples, maskedEvalExamples, perplexity, postprocessQaPredictions,
-  questionAnsweringFeatures, squadMetrics, tagSet, tokenClassificationExamples, tokenClassificationMetrics, Trainer,
+  questionAnsweringFeatures, squadMetrics, squadV2Metrics, tagSet, tokenClassificationExamples, tokenClassificationMetrics, Trainer,
   type DataCollator, type EvalPrediction, type Example, type QuestionAnsweringFeature, type SquadExample, type TokenClassificationRow,
 } from '@distillery/trainer';
 import type { ConfigFields, DataConfig } from '../config.js';
@@ -58,9 +60,12 @@ export function readTokenRows(file: string): Array<TokenClassificationRow & { wh
   });
 }
 
-/** One SQuAD question, checked; `answers` in either the SQuAD or the HF datasets layout. */
-function squadExample(where: string, v: Record<string, unknown>, context: unknown): SquadExample {
-  const { id, question, answers } = v;
+/**
+ * One SQuAD question, checked; `answers` in either the SQuAD or the HF datasets layout. SQuAD v2's
+ * no-answer questions (`is_impossible: true`, or no answers in the HF layout) need `versionWithNegative`.
+ */
+function squadExample(where: string, v: Record<string, unknown>, context: unknown, versionWithNegative: boolean): SquadExample {
+  const { id, question, answers, is_impossible: impossible } = v;
   if (typeof question !== 'string' || question.trim() === '') fail(where, 'question must be a non-empty string.');
   if (typeof context !== 'string' || context === '') fail(where, 'context must be a non-empty string.');
   const pairs: Array<[unknown, unknown]> = Array.isArray(answers)
@@ -68,6 +73,9 @@ function squadExample(where: string, v: Record<string, unknown>, context: unknow
     : typeof answers === 'object' && answers !== null && Array.isArray((answers as { text?: unknown }).text)
       ? ((answers as { text: unknown[]; answer_start?: unknown[] }).text.map((t, i) => [t, (answers as { answer_start?: unknown[] }).answer_start?.[i]]))
       : answers === undefined ? [] : fail(where, 'answers must be a list of {"text", "answer_start"} or {"text": [...], "answer_start": [...]}.');
+  if (impossible !== undefined && typeof impossible !== 'boolean') fail(where, `is_impossible must be true or false, got ${JSON.stringify(impossible)}.`);
+  if (impossible === true && pairs.length > 0) fail(where, 'is_impossible is true but answers are given; SQuAD v2 leaves answers empty for a question with no answer (the spans go in plausible_answers).');
+  if (impossible === true && !versionWithNegative) fail(where, `is_impossible: a SQuAD v2 question with no answer; ${V2_HINT}`);
   return {
     id: typeof id === 'string' || typeof id === 'number' ? String(id) : where,
     question,
@@ -81,8 +89,10 @@ function squadExample(where: string, v: Record<string, unknown>, context: unknow
   };
 }
 
+const V2_HINT = 'set taskOptions.versionWithNegative: true (--version-2-with-negative) to train and score no-answer questions as SQuAD v2.';
+
 /** SQuAD JSON (`data[].paragraphs[].qas[]`) or one question per row. */
-export function readSquad(file: string): SquadExample[] {
+export function readSquad(file: string, versionWithNegative = false): SquadExample[] {
   if (extname(file).toLowerCase() === '.json') {
     const text = readTextFile(file, { hint: DATA_FIELDS });
     let json: unknown;
@@ -98,12 +108,12 @@ export function readSquad(file: string): SquadExample[] {
         if (!Array.isArray(article?.paragraphs)) fail(`${file} data[${a}]`, 'paragraphs must be a list of {"context", "qas"}.');
         return (article.paragraphs as Array<{ context?: unknown; qas?: unknown }>).flatMap((p, pi) => {
           if (!Array.isArray(p?.qas)) fail(`${file} data[${a}].paragraphs[${pi}]`, 'qas must be a list of {"id", "question", "answers"}.');
-          return (p.qas as Array<Record<string, unknown>>).map((q, qi) => squadExample(`${file} data[${a}].paragraphs[${pi}].qas[${qi}]`, q, p.context));
+          return (p.qas as Array<Record<string, unknown>>).map((q, qi) => squadExample(`${file} data[${a}].paragraphs[${pi}].qas[${qi}]`, q, p.context, versionWithNegative));
         });
       });
     }
   }
-  return readRows(file, DATA_FIELDS).map(({ where, value }: Row) => squadExample(where, value, value.context));
+  return readRows(file, DATA_FIELDS).map(({ where, value }: Row) => squadExample(where, value, value.context, versionWithNegative));
 }
 
 /** Plain-text lines (`.txt`) or the `text` of each row. */
@@ -151,22 +161,30 @@ export function readTaskData(f: ConfigFields, task: Exclude<TaskName, 'sequence-
 
   if (task === 'question-answering') {
     const docStride = options.docStride ?? Math.floor(maxLength / 4);
+    const v2 = options.versionWithNegative;
     const read = (file: string) => {
-      const examples = readSquad(file);
+      const examples = readSquad(file, v2);
       return { examples, features: questionAnsweringFeatures(examples, tokenizer, { maxLength, docStride }) };
     };
     const evalSet = evalFile === undefined ? undefined : read(evalFile);
+    const unanswered = v2 ? undefined : evalSet?.examples.find((e) => e.answers.length === 0);
+    // SQuAD v1 scores against gold answers: a question without one would count as wrong whatever the model says.
+    if (unanswered) fail(`${evalFile} question ${unanswered.id}`, `has no answers; a SQuAD v1 eval question needs one, or ${V2_HINT}`);
     const trainSet = train === undefined ? undefined : read(train);
     return {
       ...(trainSet && { train: trainSet.features }),
-      labelled: trainSet?.examples.every((e) => e.answers.length > 0) ?? true,
+      // SQuAD v2 labels every question (no answer: [CLS]); v1 rows without answers are a transfer set for distillation.
+      labelled: v2 || (trainSet?.examples.every((e) => e.answers.length > 0) ?? true),
       dataCollator: new DataCollatorForQuestionAnswering({ ...(tokenizer.padTokenId !== undefined && { padTokenId: tokenizer.padTokenId }) }) as DataCollator<never, unknown>,
       ...(evalSet && {
         evalDataset: evalSet.features,
-        evaluate: async (model, batchSize) => {
+        evaluate: async (model, batchSize): Promise<Record<string, number>> => {
           const out = await evaluator(model, evalFile!, batchSize, {}).predict(evalSet.features as never, { metricKeyPrefix: 'eval' });
-          const answers = postprocessQaPredictions(evalSet.examples, evalSet.features as QuestionAnsweringFeature[], out.predictions as number[][][]);
-          const m = squadMetrics(answers, evalSet.examples.map((e) => e.answers.map((a) => a.text)));
+          const post = { versionWithNegative: v2, ...(options.nullScoreDiffThreshold !== undefined && { nullScoreDiffThreshold: options.nullScoreDiffThreshold }) };
+          const answers = postprocessQaPredictions(evalSet.examples, evalSet.features as QuestionAnsweringFeature[], out.predictions as number[][][], post);
+          const golds = evalSet.examples.map((e) => e.answers.map((a) => a.text));
+          if (v2) return { ...Object.fromEntries(Object.entries(squadV2Metrics(answers, golds)).map(([k, v]) => [`eval_${k}`, v])), eval_runtime: out.metrics.eval_runtime! };
+          const m = squadMetrics(answers, golds);
           return { eval_exact_match: m.exactMatch, eval_f1: m.f1, eval_runtime: out.metrics.eval_runtime! };
         },
       }),

@@ -2,9 +2,11 @@
  * Extractive question answering (SQuAD) as HF's `run_qa.py` prepares it: question + context
  * pairs, contexts longer than `maxLength` split into overlapping windows (`docStride` tokens
  * shared between neighbours), each window a feature with its tokens' character offsets into
- * the context; the answer's start/end token positions, or (0, 0) — the first token — when the
- * answer is not wholly inside the window. Predictions come back through
- * `postprocessQaPredictions`: the best-scoring valid span over all windows of an example.
+ * the context; the answer's start/end token positions, or (0, 0) — the first token, [CLS] —
+ * when the answer is not wholly inside the window or the question has none (SQuAD v2's
+ * impossible questions train on [CLS], as `run_qa.py --version_2_with_negative`). Predictions
+ * come back through `postprocessQaPredictions`: the best-scoring valid span over all windows of
+ * an example, or no answer when [CLS] outscores it (SQuAD v2).
  */
 import * as tf from '@tensorflow/tfjs';
 import { DistilleryTrainerError } from '../errors.js';
@@ -16,7 +18,7 @@ export interface SquadExample {
   id: string;
   question: string;
   context: string;
-  /** Gold answers (SQuAD's `answers`); the first one trains, all of them score. */
+  /** Gold answers (SQuAD's `answers`); the first one trains, all of them score; none: no answer (SQuAD v2). */
   answers: Array<{ text: string; answerStart: number }>;
 }
 
@@ -74,6 +76,14 @@ export interface QaPostprocessOptions {
   nBest?: number;
   /** Longest answer in tokens. Default 30 (HF). */
   maxAnswerLength?: number;
+  /**
+   * SQuAD v2 (`--version_2_with_negative`): an example may have no answer, predicted (as '')
+   * when its null score — [CLS] start + end, the lowest over its windows — beats the best span's
+   * score by more than `nullScoreDiffThreshold`. Default false.
+   */
+  versionWithNegative?: boolean;
+  /** HF's `null_score_diff_threshold`. Default 0. */
+  nullScoreDiffThreshold?: number;
 }
 
 /** Indices of the `n` largest values. */
@@ -84,8 +94,8 @@ function topIndices(values: readonly number[], n: number): number[] {
 /**
  * The predicted answer text of every example: over all its features, the context span with the
  * highest start + end logit among the n-best starts and ends, end ≥ start, at most
- * `maxAnswerLength` tokens (HF's `postprocess_qa_predictions`, without the null answer).
- * `predictions[f]` holds feature f's `[S][2]` (start, end) logits.
+ * `maxAnswerLength` tokens (HF's `postprocess_qa_predictions`); with `versionWithNegative`, ''
+ * (no answer) where the null score wins. `predictions[f]` holds feature f's `[S][2]` (start, end) logits.
  */
 export function postprocessQaPredictions(examples: readonly SquadExample[], features: readonly QuestionAnsweringFeature[], predictions: ReadonlyArray<ReadonlyArray<readonly number[]>>, options: QaPostprocessOptions = {}): string[] {
   const nBest = options.nBest ?? 20;
@@ -93,23 +103,30 @@ export function postprocessQaPredictions(examples: readonly SquadExample[], feat
   if (predictions.length !== features.length) {
     throw new DistilleryTrainerError('DATASET_INVALID', `postprocessQaPredictions: ${predictions.length} predictions for ${features.length} features; predict every feature, in order.`);
   }
-  const best = examples.map(() => ({ score: -Infinity, text: '' }));
+  const best = examples.map(() => ({ score: -Infinity, text: '', nullScore: Infinity }));
   features.forEach((feature, f) => {
     const logits = predictions[f]!;
     const starts = logits.map((l) => l[0]!);
     const ends = logits.map((l) => l[1]!);
     const context = examples[feature.exampleIndex]!.context;
+    const current = best[feature.exampleIndex]!;
+    // HF keeps the lowest [CLS] score over the example's windows as its null score.
+    current.nullScore = Math.min(current.nullScore, starts[0]! + ends[0]!);
     for (const s of topIndices(starts, nBest)) {
       for (const e of topIndices(ends, nBest)) {
         const [os, oe] = [feature.offsets[s], feature.offsets[e]];
         if (!os || !oe || e < s || e - s + 1 > maxLen) continue;
         const score = starts[s]! + ends[e]!;
-        const current = best[feature.exampleIndex]!;
-        if (score > current.score) best[feature.exampleIndex] = { score, text: context.slice(os[0], oe[1]) };
+        const text = context.slice(os[0], oe[1]);
+        // SQuAD v2 weighs the null score against the best span that has text.
+        if (score > current.score && (!options.versionWithNegative || text !== '')) Object.assign(current, { score, text });
       }
     }
   });
-  return best.map((b) => b.text);
+  if (!options.versionWithNegative) return best.map((b) => b.text);
+  const threshold = options.nullScoreDiffThreshold ?? 0;
+  // With no span at all HF's fallback prediction scores 0.
+  return best.map((b) => (b.nullScore - (b.score === -Infinity ? 0 : b.score) > threshold ? '' : b.text));
 }
 
 /** Batches of features: padded inputs plus start/end positions `[B]`, and the same as labels `[B, 2]`. */
