@@ -4,7 +4,11 @@
  * comes from a folder picker, or from `?teacher=<url of the folder>` (the test uses that).
  * The student is the teacher's config with half the layers, freshly initialised; the data are
  * synthetic token sequences over the teacher's vocabulary, labelled by whether token 7 occurs.
- * State for scripts and tests: `window.distillery` (status, backend, losses, error).
+ * The run checkpoints into the Origin Private File System (the trainer's default store in a
+ * browser bundle); afterwards the student is saved there with savePretrained, loaded back with
+ * fromPretrained, and its logits compared with the trained model's; the saved files are offered
+ * as downloads. State for scripts and tests: `window.distillery` (status, backend, losses,
+ * saved files, reload check, error).
  */
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
@@ -13,15 +17,24 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 // Registers the webgpu backend only where navigator.gpu exists.
 import '@tensorflow/tfjs-backend-webgpu';
-import { modelClassFor, parseConfig, parseSafetensors, withOverrides, type ModelConfig } from '@distillery/models';
+import { modelClassFor, parseConfig, parseSafetensors, withOverrides, type AnyModel, type ModelConfig } from '@distillery/models';
 import { DistillationTrainer, LogitKdPlugin, type DistillModel } from '@distillery/plugins';
-import { Rng, type Example } from '@distillery/trainer';
+import { defaultFileStore, joinPath } from '@distillery/storage';
+import { Rng, listCheckpoints, type Example } from '@distillery/trainer';
+
+/** The run's folder in the Origin Private File System: checkpoints, then the saved student. */
+const RUN_DIR = 'distillery/browser-run';
+const STUDENT_DIR = joinPath(RUN_DIR, 'student');
 
 interface PageState {
   status: 'idle' | 'loading' | 'training' | 'done' | 'error';
   backend?: string;
   adapter?: string;
   losses: Array<{ step: number; loss: number }>;
+  /** Files in OPFS after the run: the newest checkpoint's folder and the saved student's. */
+  saved?: { checkpoint: string; checkpointFiles: string[]; studentFiles: string[] };
+  /** The student reloaded from OPFS gives the trained model's logits bit for bit. */
+  reload?: { identical: boolean; maxAbsDiff: number; values: number };
   error?: string;
 }
 const state: PageState = { status: 'idle', losses: [] };
@@ -91,6 +104,44 @@ function drawChart(): void {
 <polyline fill="none" stroke="#1f77b4" stroke-width="2" points="${pts.map((p) => `${x(p.step).toFixed(1)},${y(p.loss).toFixed(1)}`).join(' ')}"/>`;
 }
 
+/** Logits of `model` for a fixed batch, read with `await data()` (on WebGPU they live on the device). */
+async function probeLogits(model: AnyModel, vocab: number): Promise<Float32Array> {
+  const ids = [[2, 7, 5 % vocab, 9 % vocab, 3], [2, 11 % vocab, 7, 3, 0]];
+  const mask = [[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]];
+  // The student has a sequence-classification head: its output has logits.
+  const out = tf.tidy(() => (model.forward({ inputIds: tf.tensor2d(ids, undefined, 'int32'), attentionMask: tf.tensor2d(mask, undefined, 'int32') }) as { logits: tf.Tensor }).logits);
+  const values = (await out.data()) as Float32Array;
+  out.dispose();
+  return values;
+}
+
+/** Save the student to OPFS, load it back, compare logits, and list what the run left there (with download links). */
+async function saveAndReload(student: AnyModel, config: ModelConfig, vocab: number): Promise<void> {
+  const store = defaultFileStore();
+  show('saving the student to the Origin Private File System…');
+  await student.savePretrained(STUDENT_DIR);
+  const reloaded = await modelClassFor(config).fromPretrained(STUDENT_DIR, { log: false });
+  const [a, b] = [await probeLogits(student, vocab), await probeLogits(reloaded, vocab)];
+  reloaded.dispose();
+  const maxAbsDiff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  state.reload = { identical: a.length === b.length && a.every((v, i) => Object.is(v, b[i])), maxAbsDiff, values: a.length };
+  const checkpoint = (await listCheckpoints(RUN_DIR)).at(-1)?.dir ?? '(none)';
+  state.saved = { checkpoint, checkpointFiles: await store.list(checkpoint), studentFiles: await store.list(STUDENT_DIR) };
+  $('saved').textContent = `saved in OPFS: ${checkpoint} (${state.saved.checkpointFiles.length} files) and ${STUDENT_DIR}; reloaded student ${state.reload.identical ? 'gives identical logits' : `differs (max |Δ| ${maxAbsDiff})`}. Download the student:`;
+  const list = $('files');
+  list.replaceChildren();
+  for (const name of state.saved.studentFiles) {
+    const bytes = await store.readFile(joinPath(STUDENT_DIR, name));
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+    link.download = name;
+    link.textContent = `${name} (${bytes.byteLength} bytes)`;
+    const item = document.createElement('li');
+    item.append(link);
+    list.append(item);
+  }
+}
+
 async function run(): Promise<void> {
   state.status = 'loading';
   show('loading the teacher…');
@@ -112,8 +163,8 @@ async function run(): Promise<void> {
     teacher: teacher as unknown as DistillModel,
     plugins: [new LogitKdPlugin({ alpha: 1, temperature: 2 })],
     trainDataset: train,
-    // Nothing is written: the browser has no output folder (saveStrategy 'no', no reporters).
-    args: { outputDir: 'browser', maxSteps, perDeviceTrainBatchSize: 8, learningRate: 5e-3, warmupSteps: 0, loggingSteps: 2, saveStrategy: 'no', reportTo: [], disableTqdm: true, seed: 3 },
+    // Checkpoints (one, at the last step) and metrics.jsonl go to OPFS, the default store in a browser bundle.
+    args: { outputDir: RUN_DIR, maxSteps, perDeviceTrainBatchSize: 8, learningRate: 5e-3, warmupSteps: 0, loggingSteps: 2, saveStrategy: 'steps', saveSteps: maxSteps, reportTo: ['jsonl'], disableTqdm: true, seed: 3 },
   });
   trainer.addCallback({
     onLog: (_args, _state, _control, ctx) => {
@@ -126,7 +177,10 @@ async function run(): Promise<void> {
   });
   state.status = 'training';
   show(`distilling ${config.modelType} (${('numHiddenLayers' in config ? config.numHiddenLayers : config.nLayers)} layers) → half the layers on ${state.backend}…`);
+  // A fresh run: whatever an earlier visit left in OPFS goes first.
+  await defaultFileStore().remove(RUN_DIR);
   await trainer.train();
+  await saveAndReload(student, config, vocab);
   state.status = 'done';
   show(`done: loss ${state.losses[0]?.loss.toFixed(4)} → ${state.losses.at(-1)?.loss.toFixed(4)} in ${maxSteps} steps on ${state.backend}`);
 }

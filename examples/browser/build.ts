@@ -1,39 +1,32 @@
 /**
- * Bundle examples/browser/app.ts (models + trainer + plugins + tfjs webgpu/wasm) for the browser
- * with esbuild, into examples/browser/dist/ beside index.html's expectations.
+ * Bundle examples/browser/app.ts (models + trainer + plugins + storage + tfjs webgpu/wasm) for the
+ * browser with esbuild, into examples/browser/dist/ beside index.html's expectations.
  *
  *   pnpm --filter @distillery/examples exec tsx --conditions=distillery-source browser/build.ts [outDir]
  *
- * The packages are written for Node and import node: modules at the top of files whose browser
- * path never calls them (checkpoints, teacher caches, file loading, backend probing). Those
- * imports resolve here to shims: `node:path` is a small POSIX implementation (the Trainer joins
- * output paths), every other module's functions throw a one-line "not in the browser" error
- * naming the call, so a Node-only feature reached from the page fails loudly.
+ * Our packages reach files only through @distillery/storage, whose `browser` export condition
+ * (esbuild adds it for platform 'browser') is the Origin Private File System and imports no
+ * `node:` module; Node-only helpers (synchronous readers, backend probing, the native addon) sit
+ * in files the page never calls, which tree shaking drops. The build FAILS when a `node:` module
+ * imported by workspace code is still in the bundle, naming the file, so a regression is caught
+ * here and not as a runtime error in a page.
+ *
+ * Third-party packages that guard their own Node paths at run time (tfjs-core's Node platform,
+ * the emscripten loader of tfjs-backend-wasm, seedrandom, protobufjs, @huggingface/hub's file
+ * writer, cli-progress) still import builtins; those resolve to a module whose every function
+ * throws a one-line "not in the browser" error, so a Node-only path reached from the page fails
+ * loudly instead of silently.
  */
-import { build, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { builtinModules, createRequire } from 'node:module';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../..');
 const BUILTIN = new RegExp(`^(node:)?(${builtinModules.map((m) => m.replace(/[/]/g, '\\/')).join('|')})$`);
-
-const POSIX_PATH = `
-const norm = (p) => { const abs = p.startsWith('/'); const out = [];
-  for (const s of p.split('/')) { if (s === '' || s === '.') continue; if (s === '..' && out.length && out[out.length - 1] !== '..') out.pop(); else if (s !== '..' || !abs) out.push(s); }
-  return (abs ? '/' : '') + out.join('/') || (abs ? '/' : '.'); };
-export const sep = '/';
-export const join = (...parts) => norm(parts.filter((p) => p !== '').join('/'));
-export const resolve = (...parts) => norm(parts.reduce((acc, p) => (p.startsWith('/') ? p : acc + '/' + p), '/'));
-export const dirname = (p) => { const i = norm(p).lastIndexOf('/'); return i < 0 ? '.' : i === 0 ? '/' : norm(p).slice(0, i); };
-export const basename = (p, ext) => { const b = norm(p).split('/').pop(); return ext && b.endsWith(ext) ? b.slice(0, -ext.length) : b; };
-export const extname = (p) => { const b = basename(p); const i = b.lastIndexOf('.'); return i > 0 ? b.slice(i) : ''; };
-export const relative = (from, to) => { const a = resolve(from).split('/').filter(Boolean), b = resolve(to).split('/').filter(Boolean); let i = 0; while (i < a.length && a[i] === b[i]) i++; return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/'); };
-export const isAbsolute = (p) => p.startsWith('/');
-export const posix = { sep, join, resolve, dirname, basename, extname, relative, isAbsolute };
-export default posix;
-`;
+const THIRD_PARTY = /[\\/]node_modules[\\/]/;
 
 /** A module whose every export throws when called: the name of a Node API the page reached. */
 function unavailable(name: string): string {
@@ -50,17 +43,26 @@ function unavailable(name: string): string {
   ].join('\n');
 }
 
-const nodeShims: Plugin = {
-  name: 'node-shims',
+/** Builtins: third-party importers get the throwing module; workspace importers stay external, for the check below. */
+const nodeBuiltins: Plugin = {
+  name: 'node-builtins',
   setup(b) {
-    b.onResolve({ filter: BUILTIN }, (args) => ({ path: args.path.replace(/^node:/, ''), namespace: 'node-shim' }));
-    b.onLoad({ filter: /.*/, namespace: 'node-shim' }, (args) => ({ contents: args.path === 'path' || args.path === 'path/posix' ? POSIX_PATH : unavailable(args.path), loader: 'js' }));
+    b.onResolve({ filter: BUILTIN }, (args) => (THIRD_PARTY.test(args.importer) ? { path: args.path.replace(/^node:/, ''), namespace: 'node-shim' } : { path: args.path, external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'node-shim' }, (args) => ({ contents: unavailable(args.path), loader: 'js' }));
   },
 };
 
+/** `file imports node:x` for every builtin a workspace file still in the bundle (after tree shaking) imports. */
+export function nodeImportsInBundle(metafile: Metafile): string[] {
+  const included = new Set(Object.values(metafile.outputs).flatMap((o) => Object.keys(o.inputs)));
+  return Object.entries(metafile.inputs)
+    .filter(([file]) => included.has(file))
+    .flatMap(([file, info]) => info.imports.filter((i) => i.external && BUILTIN.test(i.path)).map((i) => `${relative(ROOT, resolve(file))} imports ${i.path}`));
+}
+
 export async function buildBrowserBundle(outDir = join(HERE, 'dist')): Promise<string> {
   mkdirSync(outDir, { recursive: true });
-  await build({
+  const result = await build({
     entryPoints: [join(HERE, 'app.ts')],
     outfile: join(outDir, 'app.js'),
     bundle: true,
@@ -68,13 +70,18 @@ export async function buildBrowserBundle(outDir = join(HERE, 'dist')): Promise<s
     platform: 'browser',
     target: 'es2022',
     conditions: ['distillery-source'],
-    plugins: [nodeShims],
+    plugins: [nodeBuiltins],
+    metafile: true,
     // Loaded lazily and only in Node (Dawn's binding, tfjs-node); never reached in a page.
     external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
     define: { 'process.env.NODE_ENV': '"production"' },
     logLevel: 'warning',
     sourcemap: false,
   });
+  const reached = nodeImportsInBundle(result.metafile);
+  if (reached.length > 0) {
+    throw new Error(`examples/browser/build.ts: the browser bundle reaches Node-only modules from workspace code:\n  ${reached.join('\n  ')}\nroute that I/O through @distillery/storage (FileStore), or move the Node-only code into a file the page does not call.`);
+  }
   // The wasm backend fetches its binaries from beside the page (setWasmPaths('./')).
   const wasmDist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')); // dist/, beside the .wasm files
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) copyFileSync(join(wasmDist, f), join(outDir, f));

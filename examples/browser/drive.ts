@@ -36,6 +36,9 @@ export interface BrowserRun {
   backend?: string;
   adapter?: string;
   losses: Array<{ step: number; loss: number }>;
+  /** What the run left in the page's Origin Private File System (see app.ts). */
+  saved?: { checkpoint: string; checkpointFiles: string[]; studentFiles: string[] };
+  reload?: { identical: boolean; maxAbsDiff: number; values: number };
   error?: string;
   screenshot: string;
   consoleErrors: string[];

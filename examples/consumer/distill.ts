@@ -49,7 +49,7 @@ const size = (hiddenSize: number, numHiddenLayers: number) =>
 const teacher = new BertForSequenceClassification(size(32, 4), 1);
 const student = new BertForSequenceClassification(size(16, 2), 2);
 await teacher.savePretrained('runs/teacher');
-tokenizer.savePretrained('runs/teacher');
+await tokenizer.savePretrained('runs/teacher');
 
 // Registered once on the root container: every DistillationTrainer picks it up.
 container.register(LOSS_PLUGIN, { useClass: PooledRelationPlugin });

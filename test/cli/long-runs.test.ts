@@ -96,7 +96,7 @@ describe('long distill runs: kill, signal, resume', () => {
     await until(firstCheckpoint(outputDir), 60_000);
     process.kill(-run.child.pid!, 'SIGKILL');
     await run.closed;
-    const steps = listCheckpoints(outputDir).map((c) => c.step);
+    const steps = (await listCheckpoints(outputDir)).map((c) => c.step);
     expect(steps.at(-1)).toBeLessThan(MAX_STEPS);
     expect(existsSync(join(outputDir, 'model.safetensors'))).toBe(false);
 
@@ -119,7 +119,7 @@ describe('long distill runs: kill, signal, resume', () => {
     expect(Number(step)).toBeLessThan(MAX_STEPS);
     expect(dir).toBe(join(outputDir, `checkpoint-${step}`));
     expect(flag).toBe(dir);
-    expect(listCheckpoints(outputDir).at(-1)!.dir).toBe(dir);
+    expect((await listCheckpoints(outputDir)).at(-1)!.dir).toBe(dir);
 
     const resumed = await resumeTo(outputDir, dir!);
     expect(resumed.equals(reference)).toBe(true);
@@ -133,8 +133,8 @@ describe('long distill runs: kill, signal, resume', () => {
     await run.closed;
     const line = /^error \[INTERRUPTED\]: stopped after step (\d+) \(SIGINT\); checkpoint (\S+) written\./m.exec(run.stderr());
     expect(line, run.stderr()).not.toBeNull();
-    expect(listCheckpoints(outputDir).at(-1)!.dir).toBe(line![2]);
-    const ckpt = readCheckpoint(line![2]!);
+    expect((await listCheckpoints(outputDir)).at(-1)!.dir).toBe(line![2]);
+    const ckpt = await readCheckpoint(line![2]!);
     expect(ckpt.trainerState.globalStep).toBe(Number(line![1]));
     tf.dispose([...ckpt.optimizer.tensors.values(), ...ckpt.variables.values()]);
   });
@@ -148,7 +148,7 @@ describe('long distill runs: kill, signal, resume', () => {
     run.child.kill('SIGTERM');
     // Killed by the default action, or done with the stop already (then exit status 143).
     expect(['SIGTERM', 143]).toContain(await run.closed);
-    const ckpt = readCheckpoint(listCheckpoints(outputDir).at(-1)!.dir);
+    const ckpt = await readCheckpoint((await listCheckpoints(outputDir)).at(-1)!.dir);
     expect(ckpt.trainerState.globalStep).toBeGreaterThanOrEqual(4);
     tf.dispose([...ckpt.optimizer.tensors.values(), ...ckpt.variables.values()]);
   });

@@ -25,8 +25,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const cli = cliInProcess;
 
 /** The training logs of a finished run (from its last checkpoint's trainer_state.json). */
-function trainingLogs(outputDir: string): LogEntry[] {
-  const state = JSON.parse(readFileSync(join(listCheckpoints(outputDir).at(-1)!.dir, 'trainer_state.json'), 'utf8')) as { logHistory: LogEntry[] };
+async function trainingLogs(outputDir: string): Promise<LogEntry[]> {
+  const state = JSON.parse(readFileSync(join((await listCheckpoints(outputDir)).at(-1)!.dir, 'trainer_state.json'), 'utf8')) as { logHistory: LogEntry[] };
   return state.logHistory.filter((e) => 'loss' in e && !('train_loss' in e));
 }
 
@@ -66,7 +66,7 @@ describe('cache-teacher and distill --teacher-cache', () => {
     expect(cached.code, cached.stderr).toBe(0);
     expect(cached.stderr).toContain(`teacher outputs from ${cache}`);
 
-    const [a, b] = [await liveRun(), trainingLogs(join(tmp, 'cached'))];
+    const [a, b] = [await liveRun(), await trainingLogs(join(tmp, 'cached'))];
     expect(a).toHaveLength(12);
     expect(b.map((e) => e.step)).toEqual(a.map((e) => e.step));
     for (const [i, entry] of a.entries()) {
@@ -88,7 +88,7 @@ describe('cache-teacher and distill --teacher-cache', () => {
     expect(r.stdout).toMatch(/^cache-teacher: 144 rows → /);
     const cached = await cli('distill', '--config', config, '--output-dir', join(tmp, 'onnx-cached'), '--teacher-cache', cache);
     expect(cached.code, cached.stderr).toBe(0);
-    const [a, b] = [await liveRun(), trainingLogs(join(tmp, 'onnx-cached'))];
+    const [a, b] = [await liveRun(), await trainingLogs(join(tmp, 'onnx-cached'))];
     expect(b).toHaveLength(a.length);
     for (const [i, entry] of a.entries()) {
       for (const key of ['loss', 'loss/kd', 'loss/hidden']) expect(Math.abs(b[i]![key]! - entry[key]!), `step ${entry.step} ${key}`).toBeLessThanOrEqual(1e-5);
@@ -117,7 +117,7 @@ describe('cache-teacher and distill --teacher-cache', () => {
     const r = await cli('distill', '--config', config, '--output-dir', outputDir, '--teacher-cache', logitsOnly);
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n').at(-1)).toBe(`error [CACHE_INVALID]: teacher cache ${logitsOnly} lacks the hidden states the plugins ask for; rerun cache-teacher with --hidden-states / --attentions.`);
-    expect(listCheckpoints(outputDir)).toEqual([]);
+    expect((await listCheckpoints(outputDir))).toEqual([]);
   });
 
   it('a missing shard, or --shard auto outside an Indexed Job, fails with one line saying what to run', async () => {
@@ -170,8 +170,9 @@ describe('top-k teacher logits', () => {
     writeFileSync(join(dir, 'shard-00000-of-00001.bin'), new Uint8Array(data.buffer));
     writeFileSync(join(dir, 'shard-00000-of-00001.json'), JSON.stringify(manifest));
     const student = rows.map(() => Array.from({ length: CLASSES }, () => 4 * rng.next() - 2));
+    const cached = await CachedTeacher.open(dir);
     tf.tidy(() => {
-      const reconstructed = CachedTeacher.open(dir).forward(batch(), { training: false }).logits as tf.Tensor2D;
+      const reconstructed = cached.forward(batch(), { training: false }).logits as tf.Tensor2D;
       const exact = tf.tensor2d(rows);
       const q = tf.tensor2d(student);
       const tops = rows.map((row) => new Set([...row.keys()].sort((x, y) => row[y]! - row[x]!).slice(0, K)));

@@ -2,7 +2,9 @@
  * examples/browser: the bundled page distils a tiny pair in headless Chromium, once on WebGPU
  * (--enable-unsafe-webgpu: SwiftShader here) and once without the flag (wasm); the loss falls in
  * both, and a screenshot of each finished page is written to the output folder
- * ($DISTILLERY_TEST_OUT or <tmp>/distillery-browser-test, kept after the test).
+ * ($DISTILLERY_TEST_OUT or <tmp>/distillery-browser-test, kept after the test). The run checkpoints
+ * into the Origin Private File System, and the student saved there with savePretrained loads back
+ * (fromPretrained from OPFS) with bit-identical logits.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +34,7 @@ describe.skipIf(!chromium)(chromium ? 'examples/browser in headless Chromium' : 
   it.each([
     ['webgpu', true, 8],
     ['wasm', false, 12],
-  ] as const)('trains on %s; the loss falls; screenshot written', async (backend, webgpu, steps) => {
+  ] as const)('trains on %s; the loss falls; checkpoint and student saved to OPFS, reloaded identically; screenshot written', async (backend, webgpu, steps) => {
     const r = await runBrowserDistillation({ executablePath: chromium!, teacherDir, webgpu, steps, outDir: join(OUT, backend) });
     expect(r.error).toBeUndefined();
     expect(r.status).toBe('done');
@@ -40,6 +42,12 @@ describe.skipIf(!chromium)(chromium ? 'examples/browser in headless Chromium' : 
     if (webgpu) expect(r.adapter).toBeTruthy(); // SwiftShader here, the GPU on a machine with one
     expect(r.losses.map((l) => l.step)).toEqual(Array.from({ length: steps / 2 }, (_, i) => 2 * (i + 1)));
     expect(r.losses.at(-1)!.loss).toBeLessThan(r.losses[0]!.loss);
+    expect(r.saved).toEqual({
+      checkpoint: `distillery/browser-run/checkpoint-${steps}`,
+      checkpointFiles: ['config.json', 'model.safetensors', 'optimizer.bin', 'optimizer.json', 'rng_state.json', 'scheduler.json', 'trainer_state.json', 'trainer_variables.bin', 'trainer_variables.json', 'training_args.json'],
+      studentFiles: ['config.json', 'model.safetensors'],
+    });
+    expect(r.reload).toEqual({ identical: true, maxAbsDiff: 0, values: 4 });
     expect(readFileSync(r.screenshot).subarray(1, 4).toString('latin1')).toBe('PNG');
     expect(r.screenshot).toBe(join(OUT, backend, `browser-${backend}.png`));
   });

@@ -57,7 +57,7 @@ describe('installed from the packed tarballs with npm, outside the workspace', (
         if (dep.startsWith('@distillery/')) expect(range, `${name} → ${dep}`).toMatch(/^file:.*\.tgz$/);
       }
     }
-    expect(readdirSync(join(scratch, 'node_modules/@distillery')).sort()).toEqual(['backends', 'cli', 'models', 'native', 'plugins', 'trainer']);
+    expect(readdirSync(join(scratch, 'node_modules/@distillery')).sort()).toEqual(['backends', 'cli', 'models', 'native', 'plugins', 'storage', 'trainer']);
   });
 
   it('has exactly one tfjs engine and one tsyringe', () => {

@@ -89,11 +89,11 @@ describe('faults during training', () => {
     const { signal, stdout } = await runChild('kill-mid-step', outputDir, 'MID-STEP 5');
     expect(signal).toBe('SIGKILL');
     expect(stdout).toContain('MID-STEP 5');
-    expect(listCheckpoints(outputDir).map((c) => c.step)).toEqual([2, 4]);
+    expect((await listCheckpoints(outputDir)).map((c) => c.step)).toEqual([2, 4]);
     expect(leftovers(outputDir)).toEqual([]);
 
     expectSameWeights(await resume(outputDir, 4));
-    expect(listCheckpoints(outputDir).map((c) => c.step)).toEqual([2, 4, 6, 8]);
+    expect((await listCheckpoints(outputDir)).map((c) => c.step)).toEqual([2, 4, 6, 8]);
   });
 
   it('disk full while writing a checkpoint: typed WRITE_FAILED, the previous checkpoint intact, resume matches', async () => {
@@ -107,7 +107,7 @@ describe('faults during training', () => {
 
     // The failed write left nothing behind; checkpoint-2 is complete and loads.
     expect(readdirSync(outputDir)).toEqual(['checkpoint-2']);
-    const ckpt = readCheckpoint(join(outputDir, 'checkpoint-2'));
+    const ckpt = await readCheckpoint(join(outputDir, 'checkpoint-2'));
     expect(ckpt.trainerState.globalStep).toBe(2);
     tf.dispose([...ckpt.optimizer.tensors.values(), ...ckpt.variables.values()]);
 

@@ -46,8 +46,8 @@ describe('SIGKILL during a checkpoint write', () => {
     expect(existsSync(join(saving, 'model.safetensors'))).toBe(true);
     expect(existsSync(join(saving, 'trainer_state.json'))).toBe(false);
     expect(existsSync(join(dir, 'checkpoint-4'))).toBe(false);
-    expect(listCheckpoints(dir).map((c) => c.step)).toEqual([2]);
-    const ckpt = readCheckpoint(join(dir, 'checkpoint-2'));
+    expect((await listCheckpoints(dir)).map((c) => c.step)).toEqual([2]);
+    const ckpt = await readCheckpoint(join(dir, 'checkpoint-2'));
     expect(ckpt.trainerState.globalStep).toBe(2);
     tf.dispose([...ckpt.optimizer.tensors.values(), ...ckpt.variables.values()]);
 

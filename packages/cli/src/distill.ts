@@ -119,9 +119,9 @@ export function registerDistill(program: Command): void {
     const sources = { student: config.student, ...Object.fromEntries(config.teachers.map((t, i) => [roles[i]!, t])), ...Object.fromEntries((config.teacherTokenizers ?? []).map((t, i) => [`${roles[i]!} tokenizer`, t])), teacherCache: config.teacherCache };
     checkRunOutputs(f, config, sources, opts.resumeFromCheckpoint !== undefined);
     const runConfig = describeRun('distill', { teachers: t, teacherTokenizers: config.teacherTokenizers, teacherCache: config.teacherCache, student: s, task: config.task, taskOptions: config.taskOptions, initFromTeacher: config.initFromTeacher, tokenizer: tok, numLabels, plugins: f.get('plugins'), teacherWeights }, config.data, args);
-    const checkpoint = resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
+    const checkpoint = await resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     // With a cache the teacher is never loaded: its outputs (and config) come from the shards.
-    const cached = config.teacherCache === undefined ? undefined : CachedTeacher.open(config.teacherCache);
+    const cached = config.teacherCache === undefined ? undefined : await CachedTeacher.open(config.teacherCache);
     const task = await resolveTask(config.task, cached ? (cached.config as unknown as ModelConfig) : config.teachers[0]!);
     if (task === 'question-answering' && config.task === undefined) f.fail('task', 'is needed for a question-answering teacher: set task: question-answering (it sets the logitKd plugins\' span target).');
     // Dynamic masking gives the teacher new inputs every epoch, which no cache holds.

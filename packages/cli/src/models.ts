@@ -86,7 +86,7 @@ export async function savePretrainedFolder(model: Pick<Classifier, 'savePretrain
   await replaceFilesAtomic(dir, async (staging) => {
     await model.savePretrained(staging);
     // A tokenizer read from `dir` itself is already there.
-    if (tokenizer !== undefined && resolve(tokenizer.dir) !== resolve(dir)) tokenizer.savePretrained(staging);
+    if (tokenizer !== undefined && resolve(tokenizer.dir) !== resolve(dir)) await tokenizer.savePretrained(staging);
   });
 }
 

@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { DistilleryCliError } from './errors.js';
-import { writeDurably } from '@distillery/trainer';
+import { writeDurably } from '@distillery/storage';
 
 /** A path the command reads: writing there, or inside it, would destroy the input. */
 export interface InputPath {

@@ -29,17 +29,17 @@ export function describeRun(command: string, parts: Record<string, unknown>, dat
 }
 
 /** The checkpoint `--resume-from-checkpoint` names, checked against this run's config; undefined without the flag. */
-export function resumeCheckpoint(flag: unknown, outputDir: string, runConfig: Record<string, unknown>): string | undefined {
+export async function resumeCheckpoint(flag: unknown, outputDir: string, runConfig: Record<string, unknown>): Promise<string | undefined> {
   if (flag === undefined || flag === false) return undefined;
   const given = typeof flag === 'string' ? resolve(flag) : undefined;
   if (given !== undefined && !statSync(given, { throwIfNoEntry: false })?.isDirectory()) {
     throw new DistilleryCliError('CLI_USAGE', `--resume-from-checkpoint ${flag as string}: ${existsSync(given) ? 'is a file' : 'does not exist'}; name a checkpoint-<step> folder or the run's outputDir.`);
   }
   // A run's output folder stands for its newest checkpoint.
-  const dir = given === undefined || listCheckpoints(given).length > 0 ? latestCheckpoint(given ?? outputDir) : given;
+  const dir = given === undefined || (await listCheckpoints(given)).length > 0 ? await latestCheckpoint(given ?? outputDir) : given;
   if (dir === undefined) throw new DistilleryCliError('CLI_USAGE', `--resume-from-checkpoint: ${outputDir} holds no complete checkpoint-<step> folder; run without the flag to start from scratch, or name a checkpoint folder.`);
   if (!existsSync(join(dir, 'trainer_state.json'))) throw new DistilleryCliError('CLI_USAGE', `--resume-from-checkpoint ${dir}: not a complete checkpoint (no trainer_state.json); name a checkpoint-<step> folder or the run's outputDir.`);
-  const saved = readRunConfig(dir);
+  const saved = await readRunConfig(dir);
   if (saved === undefined) throw new DistilleryCliError('CHECKPOINT_MISMATCH', `--resume-from-checkpoint ${dir}: the checkpoint has no run_config.json, so it was not written by distillery ${String(runConfig.command)}; resume it through the API (Trainer.train({ resumeFromCheckpoint })) or start a new run.`);
   const diff = firstDifference(saved, runConfig, '');
   if (diff !== undefined) {

@@ -43,7 +43,7 @@ export function registerTrain(program: Command): void {
     const args = config.training;
     checkRunOutputs(f, config, { model: config.model }, opts.resumeFromCheckpoint !== undefined);
     const runConfig = describeRun('train', { model: config.model, task: config.task, taskOptions: config.taskOptions, tokenizer: config.tokenizer, numLabels: config.numLabels }, config.data, args);
-    const checkpoint = resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
+    const checkpoint = await resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     const task = await resolveTask(config.task, config.model);
     const tokenizer = await loadTokenizer(config.tokenizer, config.model);
     // A new token classifier takes the tags its files use, unless the config lists them.

@@ -4,7 +4,7 @@
  */
 import { AlbertForMaskedLM, AlbertForQuestionAnswering, AlbertForSequenceClassification, AlbertForTokenClassification, AlbertModel } from './albert.js';
 import { BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel } from './bert.js';
-import { createConfig, loadConfig, type ConfigFor, type ModelConfig, type ModelType } from './config.js';
+import { createConfig, readConfig, type ConfigFor, type ModelConfig, type ModelType } from './config.js';
 import { DistilBertForMaskedLM, DistilBertForQuestionAnswering, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel } from './distilbert.js';
 import { ElectraForMaskedLM, ElectraForQuestionAnswering, ElectraForSequenceClassification, ElectraForTokenClassification, ElectraModel } from './electra.js';
 import { DistilleryModelsError } from './errors.js';
@@ -74,8 +74,8 @@ interface AutoModelClass<T> {
 function autoModel<K extends Task>(task: K): AutoModelClass<TaskModel[K]> {
   return {
     async fromPretrained(idOrPath, options = {}) {
-      const dir = await resolveModelDir(idOrPath, options.resolve);
-      return MODEL_CLASSES[loadConfig(dir).modelType][task].fromPretrained(dir, options);
+      const dir = await resolveModelDir(idOrPath, { ...options.resolve, ...(options.store && { store: options.store }) });
+      return MODEL_CLASSES[(await readConfig(dir, options.store)).modelType][task].fromPretrained(dir, options);
     },
     fromConfig: (config, seed = 0) => new MODEL_CLASSES[config.modelType][task](config, seed),
   };
@@ -90,7 +90,7 @@ export const AutoModelForQuestionAnswering = autoModel('questionAnswering');
 export const AutoConfig = {
   /** `config.json` of a local folder or hub id. */
   async fromPretrained(idOrPath: string, options: { resolve?: ResolveOptions } = {}): Promise<ModelConfig> {
-    return loadConfig(await resolveModelDir(idOrPath, options.resolve));
+    return readConfig(await resolveModelDir(idOrPath, options.resolve), options.resolve?.store);
   },
   /** HF defaults for `modelType`, with camelCase overrides. */
   forModel<T extends ModelType>(modelType: T, overrides: Partial<Omit<ConfigFor<T>, 'modelType'>> = {}): ConfigFor<T> {

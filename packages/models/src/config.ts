@@ -3,8 +3,7 @@
  * Each table maps a camelCase field to its HF key, a validator and HF's default, so parsing,
  * validation and writing back (`configToJSON`) all come from the same list.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { defaultFileStore, joinPath, readText, type FileStore } from '@distillery/storage';
 import { DistilleryModelsError } from './errors.js';
 
 export type ModelType = 'bert' | 'distilbert' | 'roberta' | 'albert' | 'electra';
@@ -303,15 +302,13 @@ export function configToJSON(config: ModelConfig): Record<string, unknown> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** Read `<dir>/config.json`; a missing or malformed file is a typed error naming it. */
-export function loadConfig(dir: string): ModelConfig {
-  const file = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new DistilleryModelsError('CONFIG_MISSING', `${file}: cannot read (${(cause as Error).message}); a model folder needs the config.json that save_pretrained() writes.`, { cause });
-  }
+/** A config.json that could not be read, as the typed error naming it. */
+export function configUnreadable(file: string, cause: unknown): DistilleryModelsError {
+  return new DistilleryModelsError('CONFIG_MISSING', `${file}: cannot read (${(cause as Error).message}); a model folder needs the config.json that save_pretrained() writes.`, { cause });
+}
+
+/** The config in `text`, the contents of `file`; malformed JSON is a typed error naming it. */
+export function configFromText(text: string, file: string): ModelConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -319,4 +316,16 @@ export function loadConfig(dir: string): ModelConfig {
     throw new DistilleryModelsError('CONFIG_JSON', `${file}: not valid JSON (${(cause as Error).message}); fix or re-export it.`, { cause });
   }
   return parseConfig(json, file);
+}
+
+/** Read `<dir>/config.json` from `store` (the file system in Node, OPFS in a browser); a missing or malformed file is a typed error naming it. */
+export async function readConfig(dir: string, store: FileStore = defaultFileStore()): Promise<ModelConfig> {
+  const file = joinPath(dir, 'config.json');
+  let text: string;
+  try {
+    text = await readText(store, file);
+  } catch (cause) {
+    throw configUnreadable(file, cause);
+  }
+  return configFromText(text, file);
 }

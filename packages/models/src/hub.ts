@@ -3,9 +3,7 @@
  * (`models--org--name/refs/<revision>` → `snapshots/<sha>/`), downloading into that same
  * layout when online. Python's `huggingface_hub` and this resolver share one cache.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { defaultFileStore, exists, joinPath, platform, readText, type FileStore } from '@distillery/storage';
 import { DistilleryModelsError } from './errors.js';
 
 export interface ResolveOptions {
@@ -15,6 +13,8 @@ export interface ResolveOptions {
   revision?: string;
   /** Never touch the network (also forced by `HF_HUB_OFFLINE=1`). */
   localFilesOnly?: boolean;
+  /** Where folders and the cache are read (default: the file system in Node, OPFS in a browser). */
+  store?: FileStore;
 }
 
 /** Files a model folder needs, config.json last: its presence marks a snapshot as usable. */
@@ -23,16 +23,18 @@ const MODEL_FILES = ['model.safetensors', 'config.json'];
 const OPTIONAL_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'];
 
 /** The hub cache root, honouring the same environment variables as `huggingface_hub`. */
-export function hubCacheDir(cacheDir?: string): string {
-  if (cacheDir) return resolve(cacheDir);
-  if (process.env.HF_HUB_CACHE) return resolve(process.env.HF_HUB_CACHE);
-  if (process.env.HF_HOME) return join(resolve(process.env.HF_HOME), 'hub');
-  return join(homedir(), '.cache', 'huggingface', 'hub');
+export function hubCacheDir(cacheDir?: string, store: FileStore = defaultFileStore()): string {
+  const { env, homeDir } = platform();
+  const hubCache = cacheDir || env('HF_HUB_CACHE');
+  if (hubCache) return store.absolute(hubCache);
+  const home = env('HF_HOME');
+  if (home) return joinPath(store.absolute(home), 'hub');
+  return joinPath(homeDir, '.cache', 'huggingface', 'hub');
 }
 
 /** `org/name` → `<cache>/models--org--name`. */
-export function repoCacheDir(repoId: string, cacheDir?: string): string {
-  return join(hubCacheDir(cacheDir), `models--${repoId.split('/').join('--')}`);
+export function repoCacheDir(repoId: string, cacheDir?: string, store?: FileStore): string {
+  return joinPath(hubCacheDir(cacheDir, store), `models--${repoId.split('/').join('--')}`);
 }
 
 function isTruthyEnv(value: string | undefined): boolean {
@@ -45,12 +47,12 @@ function looksLikeHubId(s: string): boolean {
 }
 
 /** The snapshot folder for `revision` when it is cached with a config.json, else undefined. */
-function cachedSnapshot(repoDir: string, revision: string): string | undefined {
-  const refFile = join(repoDir, 'refs', revision);
+async function cachedSnapshot(store: FileStore, repoDir: string, revision: string): Promise<string | undefined> {
+  const refFile = joinPath(repoDir, 'refs', revision);
   // A ref names a commit; a revision that already is a commit sha has no ref file.
-  const sha = existsSync(refFile) ? readFileSync(refFile, 'utf8').trim() : revision;
-  const snapshot = join(repoDir, 'snapshots', sha);
-  return existsSync(join(snapshot, 'config.json')) ? snapshot : undefined;
+  const sha = (await exists(store, refFile)) ? (await readText(store, refFile)).trim() : revision;
+  const snapshot = joinPath(repoDir, 'snapshots', sha);
+  return (await exists(store, joinPath(snapshot, 'config.json'))) ? snapshot : undefined;
 }
 
 /**
@@ -58,12 +60,14 @@ function cachedSnapshot(repoDir: string, revision: string): string | undefined {
  * A path that exists is used as is; otherwise it is a hub id, served from the cache or downloaded.
  */
 export async function resolveModelDir(idOrPath: string, options: ResolveOptions = {}): Promise<string> {
-  if (existsSync(idOrPath) && !statSync(idOrPath).isDirectory()) {
-    throw new DistilleryModelsError('CONFIG_MISSING', `${resolve(idOrPath)}: is a file; pass the model folder that holds config.json and model.safetensors.`);
+  const store = options.store ?? defaultFileStore();
+  const found = await store.stat(idOrPath);
+  if (found?.kind === 'file') {
+    throw new DistilleryModelsError('CONFIG_MISSING', `${store.absolute(idOrPath)}: is a file; pass the model folder that holds config.json and model.safetensors.`);
   }
-  if (existsSync(idOrPath)) {
-    const dir = resolve(idOrPath);
-    if (!existsSync(join(dir, 'config.json'))) {
+  if (found) {
+    const dir = store.absolute(idOrPath);
+    if (!(await exists(store, joinPath(dir, 'config.json')))) {
       throw new DistilleryModelsError('CONFIG_MISSING', `${dir}: no config.json in this model folder. Point at a folder written by savePretrained() / save_pretrained(), or pass a hub id.`);
     }
     return dir;
@@ -73,27 +77,28 @@ export async function resolveModelDir(idOrPath: string, options: ResolveOptions 
   }
 
   const revision = options.revision ?? 'main';
-  const repoDir = repoCacheDir(idOrPath, options.cacheDir);
-  const cached = cachedSnapshot(repoDir, revision);
+  const repoDir = repoCacheDir(idOrPath, options.cacheDir, store);
+  const cached = await cachedSnapshot(store, repoDir, revision);
   if (cached) return cached;
 
-  const offline = options.localFilesOnly === true || isTruthyEnv(process.env.HF_HUB_OFFLINE);
+  const offline = options.localFilesOnly === true || isTruthyEnv(platform().env('HF_HUB_OFFLINE'));
   const howToFix =
     `Download it where you are online (e.g. \`huggingface-cli download ${idOrPath}\`) and copy ${repoDir} into this cache, ` +
     `or set HF_HUB_CACHE to a cache that has it, or pass a local folder instead.`;
   if (offline) {
     throw new DistilleryModelsError('HUB_OFFLINE', `${idOrPath}@${revision}: not in the Hugging Face cache (searched ${repoDir}) and offline mode is on (localFilesOnly or HF_HUB_OFFLINE=1). ${howToFix}`);
   }
-  return download(idOrPath, revision, hubCacheDir(options.cacheDir), repoDir, howToFix);
+  return download(store, idOrPath, revision, hubCacheDir(options.cacheDir, store), repoDir, howToFix);
 }
 
 /**
  * Fetch the model files into the HF cache layout via @huggingface/hub (imported lazily: offline use never loads it).
  * Not `snapshotDownload`: that pulls every file of the repo (PyTorch, TF, ONNX weights too).
+ * @huggingface/hub writes the files with Node's fs, so downloading needs Node (in a browser it fails as HUB_OFFLINE).
  */
-async function download(repoId: string, revision: string, cacheDir: string, repoDir: string, howToFix: string): Promise<string> {
+async function download(store: FileStore, repoId: string, revision: string, cacheDir: string, repoDir: string, howToFix: string): Promise<string> {
   const hub = await import('@huggingface/hub');
-  const hubUrl = process.env.HF_ENDPOINT;
+  const hubUrl = platform().env('HF_ENDPOINT');
   const unreachable = (cause: unknown): DistilleryModelsError => {
     if (cause instanceof hub.HubApiError && (cause.statusCode === 404 || cause.statusCode === 401)) {
       return new DistilleryModelsError('HUB_NOT_FOUND', `${repoId}@${revision}: the hub has no such model or revision (HTTP ${cause.statusCode}). Check the id and revision.`, { cause });
@@ -123,8 +128,8 @@ async function download(repoId: string, revision: string, cacheDir: string, repo
   }
   // The ref goes last: a download killed halfway leaves no ref, so the next call fetches again.
   if (revision !== sha) {
-    mkdirSync(join(repoDir, 'refs'), { recursive: true });
-    writeFileSync(join(repoDir, 'refs', revision), sha);
+    await store.mkdir(joinPath(repoDir, 'refs'));
+    await store.writeFile(joinPath(repoDir, 'refs', revision), sha);
   }
-  return join(repoDir, 'snapshots', sha);
+  return joinPath(repoDir, 'snapshots', sha);
 }

@@ -1,6 +1,7 @@
 export { DistilleryModelsError } from './errors.js';
 export type { ModelsErrorCode } from './errors.js';
-export { readSafetensors, parseSafetensors, serializeSafetensors, MAX_HEADER_BYTES } from './safetensors.js';
+export { readWeights, parseSafetensors, serializeSafetensors, MAX_HEADER_BYTES } from './safetensors.js';
+export { loadConfig, readSafetensors } from './node-sync.js';
 export type { SafetensorsFile, SafetensorsDtype, TensorEntry, TensorToWrite } from './safetensors.js';
 export { resolveModelDir, hubCacheDir, repoCacheDir } from './hub.js';
 export type { ResolveOptions } from './hub.js';
@@ -11,7 +12,7 @@ export { initFromTeacher, selectTeacherLayers, parseTeacherLayerSelection } from
 export type { TeacherLayerSelection, InitFromTeacherReport } from './init-from-teacher.js';
 export { writeWordPieceTokenizer, bertBaseUncasedVocab } from './tokenizer-wordpiece.js';
 export type { WordPieceOptions } from './tokenizer-wordpiece.js';
-export { parseConfig, createConfig, withOverrides, configToJSON, loadConfig, MODEL_TYPES, ACTIVATIONS } from './config.js';
+export { parseConfig, createConfig, withOverrides, configToJSON, readConfig, MODEL_TYPES, ACTIVATIONS } from './config.js';
 export type { ModelType, Activation, ProblemType, CommonConfig, ModelConfig, ConfigFor, BertConfig, RobertaConfig, ElectraConfig, AlbertConfig, DistilBertConfig } from './config.js';
 export type { ModelInputs, QuestionAnsweringInputs, ForwardOptions, BaseModelOutput, ModelOutput, SequenceClassifierOutput, QuestionAnsweringOutput } from './inputs.js';
 export { linear, layerNorm, activation, softmax, embeddingLookup, ForwardContext } from './layers.js';
@@ -23,7 +24,7 @@ export { PreTrainedModel, writeAtomic } from './modeling.js';
 export { prepareInputs } from './inputs.js';
 export { hostValues, onHost } from './host.js';
 export type { EncoderInputs } from './inputs.js';
-export type { Backbone, Family, LoadingInfo, LoadOptions, FromPretrainedOptions, SequenceHead, SequenceHeadLayout, MaskedLMHead, MaskedLMHeadLayout } from './modeling.js';
+export type { Backbone, Family, LoadingInfo, LoadOptions, StoreOptions, FromPretrainedOptions, SequenceHead, SequenceHeadLayout, MaskedLMHead, MaskedLMHeadLayout } from './modeling.js';
 export { EncoderBackbone, arangePositions, robertaPositions } from './backbone.js';
 export type { BackboneParts, EmbeddingWeights } from './backbone.js';
 export type { EncoderSpec, TransformerLayerWeights } from './transformer.js';

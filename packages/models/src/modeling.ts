@@ -5,15 +5,14 @@
  * exactly HF's key set, and `fromPretrained`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { configToJSON, loadConfig, withOverrides, type Activation, type ModelConfig } from './config.js';
+import { defaultFileStore, joinPath, type FileStore } from '@distillery/storage';
+import { configToJSON, readConfig, withOverrides, type Activation, type ModelConfig } from './config.js';
 import { DistilleryModelsError } from './errors.js';
 import { resolveModelDir, type ResolveOptions } from './hub.js';
 import { prepareInputs, type BaseModelOutput, type EncoderInputs, type ForwardOptions, type ModelInputs } from './inputs.js';
 import { ForwardContext, type LayerNorm, type Linear } from './layers.js';
 import { ParameterStore, type ParamScope } from './params.js';
-import { readSafetensors, serializeSafetensors, type TensorEntry } from './safetensors.js';
+import { readWeights, serializeSafetensors, type TensorEntry } from './safetensors.js';
 import type { OutputRequest } from './transformer.js';
 
 /** Embeddings + encoder (+ pooler) of one family, registered under a prefix. */
@@ -65,6 +64,12 @@ export interface LoadingInfo {
   mismatchedKeys: string[];
 }
 
+/** Where a model folder is read or written. */
+export interface StoreOptions {
+  /** Default: the file system in Node, the Origin Private File System in a browser bundle. */
+  store?: FileStore;
+}
+
 export interface LoadOptions {
   /** Accept missing embedding/encoder weights (they keep their random init). Task heads may always be missing. */
   allowMissing?: boolean;
@@ -72,7 +77,7 @@ export interface LoadOptions {
   ignoreMismatchedSizes?: boolean;
 }
 
-export interface FromPretrainedOptions<C extends ModelConfig = ModelConfig> extends LoadOptions {
+export interface FromPretrainedOptions<C extends ModelConfig = ModelConfig> extends LoadOptions, StoreOptions {
   /** camelCase config overrides, e.g. `{ hiddenDropoutProb: 0 }`. */
   config?: Partial<Omit<C, 'modelType'>>;
   /** Shorthand for `config.numLabels` (LABEL_i names are generated). */
@@ -172,21 +177,29 @@ export abstract class PreTrainedModel<C extends ModelConfig = ModelConfig, I ext
     return this.loadingInfo;
   }
 
-  /** Write `config.json` + `model.safetensors` as HF's save_pretrained does, each atomically. */
-  async savePretrained(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
+  /**
+   * Write `config.json` + `model.safetensors` as HF's save_pretrained does, each atomically, into
+   * `dir` of `options.store` (default: the file system in Node, OPFS in a browser).
+   */
+  async savePretrained(dir: string, options: StoreOptions = {}): Promise<void> {
+    const store = options.store ?? defaultFileStore();
+    try {
+      await store.mkdir(dir);
+    } catch (cause) {
+      throw new DistilleryModelsError('WRITE_FAILED', `${dir}: could not create the folder in ${store.where} (${(cause as Error).message}); check the path and its permissions.`, { cause });
+    }
     // `await data()`: parameters may live on a GPU, where a synchronous read throws in Node.
     const tensors = new Map(await Promise.all([...this.store.params].map(async ([name, v]) => [name, { shape: v.shape, data: (await v.data()) as Float32Array }] as const)));
     const config = configToJSON({ ...this.config, architectures: [this.constructor.name] });
     // Weights first: a folder with config.json is taken as complete.
-    await writeAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors));
-    await writeAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    await writeAtomic(joinPath(dir, 'model.safetensors'), serializeSafetensors(tensors), store);
+    await writeAtomic(joinPath(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, store);
   }
 
   /** Restore all parameters in place from a `savePretrained` folder; every key must be present. */
-  async loadWeights(dir: string): Promise<void> {
-    const file = join(dir, 'model.safetensors');
-    const info = this.loadStateDict(readSafetensors(file).tensors, { source: file });
+  async loadWeights(dir: string, options: StoreOptions = {}): Promise<void> {
+    const file = joinPath(dir, 'model.safetensors');
+    const info = this.loadStateDict((await readWeights(file, options.store)).tensors, { source: file });
     if (info.missingKeys.length > 0 || info.unexpectedKeys.length > 0) {
       throw new DistilleryModelsError('MISSING_KEYS', `${file}: does not match ${this.constructor.name} (missing: ${info.missingKeys.join(', ') || 'none'}; unexpected: ${info.unexpectedKeys.join(', ') || 'none'}); it was saved from another architecture.`);
     }
@@ -211,14 +224,15 @@ export abstract class PreTrainedModel<C extends ModelConfig = ModelConfig, I ext
     idOrPath: string,
     options: FromPretrainedOptions = {},
   ): Promise<T> {
-    const dir = await resolveModelDir(idOrPath, options.resolve);
-    let config = loadConfig(dir);
+    const store = options.store ?? defaultFileStore();
+    const dir = await resolveModelDir(idOrPath, { ...options.resolve, store });
+    let config = await readConfig(dir, store);
     const overrides = { ...options.config, ...(options.numLabels !== undefined ? { numLabels: options.numLabels } : {}) };
     if (Object.keys(overrides).length > 0) config = withOverrides(config, overrides);
     const model = new this(config as never, options.seed ?? 0);
-    const file = join(dir, 'model.safetensors');
+    const file = joinPath(dir, 'model.safetensors');
     try {
-      const info = model.loadStateDict(readSafetensors(file).tensors, { ...options, source: file });
+      const info = model.loadStateDict((await readWeights(file, store)).tensors, { ...options, source: file });
       reportLoading(model.constructor.name, file, info, options.log ?? true);
     } catch (e) {
       model.dispose();
@@ -236,16 +250,12 @@ function reportLoading(cls: string, file: string, info: LoadingInfo, log: boolea
   if (info.mismatchedKeys.length > 0) say(`[distillery] ${cls}: re-initialized weights with mismatched shapes: ${info.mismatchedKeys.join(', ')}.`);
 }
 
-/** Write through a temp file and rename, so a reader never sees half a file; a failure names the path. */
-export async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
+/** Write `path` atomically through `store` (a reader never sees half a file); a failure names the path. */
+export async function writeAtomic(path: string, data: Uint8Array | string, store: FileStore = defaultFileStore()): Promise<void> {
   try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
+    await store.writeFile(path, data);
   } catch (cause) {
-    // A full disk or a read-only folder: leave no half-written temp file next to the model.
-    await rm(tmp, { force: true });
-    throw new DistilleryModelsError('WRITE_FAILED', `${path}: could not write (${(cause as Error).message}); check free disk space and permissions of the folder.`, { cause });
+    throw new DistilleryModelsError('WRITE_FAILED', `${path}: could not write to ${store.where} (${(cause as Error).message}); check free space and permissions of the folder.`, { cause });
   }
 }
 

@@ -3,7 +3,7 @@
  * Layout: u64 LE header length N, N bytes of JSON header, then raw little-endian data;
  * offsets count from the end of the header. Every malformed file is a typed error.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { defaultFileStore, type FileStore } from '@distillery/storage';
 import { DistilleryModelsError } from './errors.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -32,15 +32,18 @@ function fail(code: ConstructorParameters<typeof DistilleryModelsError>[0], file
   throw new DistilleryModelsError(code, `${file}: ${msg}`);
 }
 
-/** Read and validate a safetensors file from disk. */
-export function readSafetensors(path: string): SafetensorsFile {
+/** A weights file that could not be read, as the typed error naming it. */
+export function weightsUnreadable(path: string, cause: unknown): DistilleryModelsError {
+  return new DistilleryModelsError('WEIGHTS_MISSING', `${path}: cannot read weights file (${(cause as Error).message}). Check the path, or save the model with savePretrained().`, { cause });
+}
+
+/** Read and validate a safetensors file from `store` (the file system in Node, OPFS in a browser). */
+export async function readWeights(path: string, store: FileStore = defaultFileStore()): Promise<SafetensorsFile> {
   let bytes: Uint8Array;
   try {
-    // A wrong path is the caller's typed error (WEIGHTS_MISSING); stat first so a huge file is not slurped blindly.
-    statSync(path);
-    bytes = readFileSync(path);
+    bytes = await store.readFile(path);
   } catch (cause) {
-    throw new DistilleryModelsError('WEIGHTS_MISSING', `${path}: cannot read weights file (${(cause as Error).message}). Check the path, or save the model with savePretrained().`, { cause });
+    throw weightsUnreadable(path, cause);
   }
   return parseSafetensors(bytes, path);
 }
@@ -196,7 +199,7 @@ export function serializeSafetensors(tensors: Map<string, TensorToWrite> | Recor
     offset += bytes;
   }
   let json = JSON.stringify(Object.fromEntries(entries));
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  json += ' '.repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   const view = new DataView(out.buffer);

@@ -8,13 +8,13 @@
  * with HF Python semantics (truncate the text, keep [CLS]/[SEP]; pairs `longest_first`), which
  * transformers.js does not follow (it cuts the final [SEP]).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { defaultFileStore, exists, joinPath, readText, type FileStore } from '@distillery/storage';
 import type { Tokenizer as Engine } from '@huggingface/tokenizers';
 import { DistilleryModelsError } from './errors.js';
 import { resolveModelDir, type ResolveOptions } from './hub.js';
 import { chunkOffsets, tokenizerShape, whitespaceChunks, type TokenizerShape } from './token-offsets.js';
+import { writeAtomic } from './modeling.js';
 
 export interface EncodeOptions {
   /** Total length including special tokens; default `model_max_length` from tokenizer_config.json. */
@@ -50,18 +50,14 @@ export interface TokensWithOffsets {
 /** Tokenizer config values that go past this are HF's "no limit" sentinel (1e30). */
 const NO_LIMIT = 1e9;
 
-function isDirectory(path: string): boolean {
-  return existsSync(path) && statSync(path).isDirectory();
-}
-
-function readTokenizerFile(dir: string, file: string): Record<string, unknown> {
-  const path = join(dir, file);
-  if (!existsSync(path)) {
+async function readTokenizerFile(store: FileStore, dir: string, file: string): Promise<Record<string, unknown>> {
+  const path = joinPath(dir, file);
+  if (!(await exists(store, path))) {
     throw new DistilleryModelsError('TOKENIZER_MISSING', `${path}: missing. A tokenizer folder needs tokenizer.json and tokenizer_config.json (tokenizer.save_pretrained() writes both); from a WordPiece vocab.txt, build them with writeWordPieceTokenizer().`);
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    parsed = JSON.parse(await readText(store, path));
   } catch (cause) {
     throw new DistilleryModelsError('TOKENIZER_INVALID', `${path}: not valid JSON (${(cause as Error).message}); re-save the tokenizer.`, { cause });
   }
@@ -104,6 +100,8 @@ export class AutoTokenizer {
     private readonly engine: Engine,
     /** The folder the tokenizer was read from (named in errors). */
     readonly dir: string,
+    /** The store `dir` is in. */
+    private readonly store: FileStore,
     config: Record<string, unknown>,
     tokenizerJson: Record<string, unknown>,
   ) {
@@ -123,26 +121,29 @@ export class AutoTokenizer {
 
   /** Load from a folder, or a hub id resolved through the HF cache (see resolveModelDir). */
   static async fromPretrained(idOrPath: string, options: ResolveOptions = {}): Promise<AutoTokenizer> {
+    const store = options.store ?? defaultFileStore();
     // A tokenizer-only folder has no config.json, so local folders skip resolveModelDir's model check.
-    const dir = isDirectory(idOrPath) ? resolve(idOrPath) : await resolveModelDir(idOrPath, options);
-    const tokenizerJson = readTokenizerFile(dir, 'tokenizer.json');
-    const config = readTokenizerFile(dir, 'tokenizer_config.json');
+    const dir = (await store.stat(idOrPath))?.kind === 'directory' ? store.absolute(idOrPath) : await resolveModelDir(idOrPath, options);
+    const tokenizerJson = await readTokenizerFile(store, dir, 'tokenizer.json');
+    const config = await readTokenizerFile(store, dir, 'tokenizer_config.json');
     const { Tokenizer } = await import('@huggingface/tokenizers');
     let engine: Engine;
     try {
       engine = new Tokenizer(tokenizerJson, config);
     } catch (cause) {
-      throw new DistilleryModelsError('TOKENIZER_INVALID', `${join(dir, 'tokenizer.json')}: not a usable HF tokenizer (${(cause as Error).message}); re-save it with tokenizer.save_pretrained() or writeWordPieceTokenizer().`, { cause });
+      throw new DistilleryModelsError('TOKENIZER_INVALID', `${joinPath(dir, 'tokenizer.json')}: not a usable HF tokenizer (${(cause as Error).message}); re-save it with tokenizer.save_pretrained() or writeWordPieceTokenizer().`, { cause });
     }
-    return new AutoTokenizer(engine, dir, config, tokenizerJson);
+    return new AutoTokenizer(engine, dir, store, config, tokenizerJson);
   }
 
-  /** HF's `save_pretrained`: this tokenizer's files into `dir` (next to a saved model, say). */
-  savePretrained(dir: string): void {
-    if (resolve(dir) === resolve(this.dir)) return;
-    mkdirSync(dir, { recursive: true });
+  /** HF's `save_pretrained`: this tokenizer's files into `dir` (next to a saved model, say), in `options.store` (default: the one it was read from). */
+  async savePretrained(dir: string, options: { store?: FileStore } = {}): Promise<void> {
+    const store = options.store ?? this.store;
+    if (store === this.store && store.absolute(dir) === this.dir) return;
+    await store.mkdir(dir);
     for (const file of TOKENIZER_FILES) {
-      if (existsSync(join(this.dir, file))) copyFileSync(join(this.dir, file), join(dir, file));
+      const from = joinPath(this.dir, file);
+      if (await exists(this.store, from)) await writeAtomic(joinPath(dir, file), await this.store.readFile(from), store);
     }
   }
 
@@ -195,7 +196,7 @@ export class AutoTokenizer {
     }
     const maxLength = options.maxLength ?? this.modelMaxLength;
     if ((truncation || padding === 'max_length') && maxLength === undefined) {
-      throw new DistilleryModelsError('INPUT_INVALID', `encode(): truncation / padding 'max_length' need maxLength, and ${join(this.dir, 'tokenizer_config.json')} sets no model_max_length; pass maxLength.`);
+      throw new DistilleryModelsError('INPUT_INVALID', `encode(): truncation / padding 'max_length' need maxLength, and ${joinPath(this.dir, 'tokenizer_config.json')} sets no model_max_length; pass maxLength.`);
     }
     if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength <= (textPairs ? this.specialsPair : this.specialsSingle))) {
       throw new DistilleryModelsError('INPUT_INVALID', `encode(): maxLength ${maxLength} leaves no room for text after the special tokens; use a larger integer.`);
@@ -214,7 +215,7 @@ export class AutoTokenizer {
 
     const width = padding === 'max_length' ? maxLength! : Math.max(0, ...rows.map((r) => r.ids.length));
     if (padding !== false && this.padTokenId === undefined) {
-      throw new DistilleryModelsError('TOKENIZER_INVALID', `${join(this.dir, 'tokenizer_config.json')}: no pad_token (or it is not in the vocabulary), so rows cannot be padded; set pad_token or pass padding: false.`);
+      throw new DistilleryModelsError('TOKENIZER_INVALID', `${joinPath(this.dir, 'tokenizer_config.json')}: no pad_token (or it is not in the vocabulary), so rows cannot be padded; set pad_token or pass padding: false.`);
     }
     const out: Encoding = { inputIds: [], attentionMask: [], tokenTypeIds: [] };
     for (const { ids, types } of rows) {
@@ -264,7 +265,7 @@ export class AutoTokenizer {
 
   private idOf(token: string): number {
     const id = this.engine.token_to_id(token);
-    if (id === undefined) throw new DistilleryModelsError('TOKENIZER_INVALID', `${join(this.dir, 'tokenizer.json')}: produced token ${JSON.stringify(token)} that is not in its vocabulary; the file is inconsistent, re-save it.`);
+    if (id === undefined) throw new DistilleryModelsError('TOKENIZER_INVALID', `${joinPath(this.dir, 'tokenizer.json')}: produced token ${JSON.stringify(token)} that is not in its vocabulary; the file is inconsistent, re-save it.`);
     return id;
   }
 

@@ -6,12 +6,11 @@
  * grow past it with `CACHE_LIMIT` rather than exhausting memory or disk.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { defaultFileStore, hasSyncAccess, joinPath, type FileStore, type SyncFileStore } from '@distillery/storage';
 import { DistilleryPluginsError } from './errors.js';
 import { hostValues, onHost } from '@distillery/models';
 import type { DistillOutputs, OutputRequest } from './plugin.js';
+import { sha256Hex } from './row-hash.js';
 
 type ListKey = 'hiddenStates' | 'attentions' | 'attentionScores';
 const LIST_KEYS: readonly ListKey[] = ['hiddenStates', 'attentions', 'attentionScores'];
@@ -29,6 +28,11 @@ export interface TeacherCacheOptions {
   maxBytes?: number;
   /** Keep entries in this folder instead of memory. */
   dir?: string;
+  /**
+   * Where `dir` is (default: the file system in Node). Lookups happen inside the synchronous
+   * training step, so it must read synchronously (NodeFileStore); in a browser cache in memory.
+   */
+  store?: FileStore;
 }
 
 export class TeacherCache {
@@ -38,12 +42,21 @@ export class TeacherCache {
   /** Deferred writes of outputs read from a GPU (see store), and the first failure among them. */
   private pending: Promise<void> = Promise.resolve();
   private deferred: unknown;
+  /** The store of `options.dir`, when entries live on disk. */
+  private readonly disk: SyncFileStore | undefined;
   hits = 0;
   misses = 0;
 
   constructor(private readonly options: TeacherCacheOptions = {}) {
     this.maxBytes = options.maxBytes ?? 2 ** 30;
-    if (options.dir !== undefined) mkdirSync(options.dir, { recursive: true });
+    if (options.dir !== undefined) {
+      const store = options.store ?? defaultFileStore();
+      if (!hasSyncAccess(store)) {
+        throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `teacherCache.dir ${options.dir}: a disk cache is read inside the synchronous training step, and ${store.where} has no synchronous reads; leave dir out to cache in memory (or cache on disk in Node).`);
+      }
+      store.mkdirSync(options.dir);
+      this.disk = store;
+    }
   }
 
   /** Bytes this cache has added (a disk folder reused from an earlier run is not counted). */
@@ -56,9 +69,7 @@ export class TeacherCache {
     const [b, s] = inputIds.shape;
     const parts = [inputIds, attentionMask, tokenTypeIds].map((t) => (t ? hostValues(t, 'TeacherCache.rowKeys') : undefined));
     return Array.from({ length: b }, (_, row) => {
-      const h = createHash('sha256').update(`${teacher}|${s}`);
-      for (const p of parts) h.update(p ? Int32Array.from(p.subarray(row * s, row * s + s)) : new Int32Array(0)).update('|');
-      return h.digest('hex');
+      return sha256Hex([`${teacher}|${s}`, ...parts.flatMap((p) => [p ? Int32Array.from(p.subarray(row * s, row * s + s)) : new Int32Array(0), '|'])]);
     });
   }
 
@@ -157,21 +168,22 @@ export class TeacherCache {
       throw new DistilleryPluginsError('CACHE_LIMIT', `teacher-output cache: adding an example would take it to ${mib(this.bytes + size)} MiB, over its ${mib(this.maxBytes)} MiB limit (${mib(this.bytes)} MiB cached). Raise teacherCache.maxBytes, request fewer teacher outputs, or turn the cache off.`);
     }
     this.bytes += size;
-    if (this.options.dir === undefined) {
+    if (this.disk === undefined || this.options.dir === undefined) {
       this.memory.set(key, entry);
       return;
     }
     const arrays = [entry.logits, ...LIST_KEYS.flatMap((k) => entry.lists[k] ?? [])];
-    writeFileSync(join(this.options.dir, `${key}.json`), JSON.stringify(entry.shapes));
-    writeFileSync(join(this.options.dir, `${key}.bin`), Buffer.from(concat(arrays).buffer));
+    this.disk.writeFileSync(joinPath(this.options.dir, `${key}.json`), JSON.stringify(entry.shapes));
+    this.disk.writeFileSync(joinPath(this.options.dir, `${key}.bin`), new Uint8Array(concat(arrays).buffer));
   }
 
   private read(key: string): Entry | undefined {
-    if (this.options.dir === undefined) return this.memory.get(key);
-    const base = join(this.options.dir, key);
-    if (!existsSync(`${base}.json`)) return undefined;
-    const shapes = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Entry['shapes'];
-    const buf = readFileSync(`${base}.bin`);
+    if (this.disk === undefined || this.options.dir === undefined) return this.memory.get(key);
+    const base = joinPath(this.options.dir, key);
+    const json = this.disk.readFileSync(`${base}.json`);
+    const buf = json && this.disk.readFileSync(`${base}.bin`);
+    if (!json || !buf) return undefined;
+    const shapes = JSON.parse(new TextDecoder().decode(json)) as Entry['shapes'];
     const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     let offset = 0;
     const take = (shape: number[]): Float32Array => {

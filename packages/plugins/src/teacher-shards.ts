@@ -15,12 +15,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { hostValues } from '@distillery/models';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { defaultFileStore, joinPath, readText, type FileStore } from '@distillery/storage';
 import { DistilleryPluginsError } from './errors.js';
 import type { DistillBatch, DistillForwardOptions, DistillModel } from './objective.js';
 import type { DistillOutputs, ModelShape, OutputRequest } from './plugin.js';
+import { sha256Hex } from './row-hash.js';
 import { concat } from './teacher-cache.js';
 
 export const TEACHER_CACHE_FORMAT = 'distillery-teacher-cache/1';
@@ -75,7 +74,7 @@ export function shardFileBase(shard: ShardSpec): string {
 
 /** The key of one row: its real token ids and token types (absent types count as zeros). */
 export function rowKey(inputIds: ArrayLike<number>, tokenTypeIds?: ArrayLike<number>): string {
-  return createHash('sha256').update(Int32Array.from(inputIds)).update('|').update(tokenTypeIds ? Int32Array.from(tokenTypeIds) : new Int32Array(inputIds.length)).digest('hex');
+  return sha256Hex([Int32Array.from(inputIds), '|', tokenTypeIds ? Int32Array.from(tokenTypeIds) : new Int32Array(inputIds.length)]);
 }
 
 /** A key per batch row (see rowKey), and the row's real length (its attention mask's sum). */
@@ -209,31 +208,33 @@ export class CachedTeacher implements DistillModel {
     for (const { manifest, data } of manifests) for (const e of manifest.entries) this.rows.set(e.key, { data, offset: e.offset, length: e.length });
   }
 
-  /** Read every shard in `dir`; refuses an incomplete or mixed set, naming what is missing or differs. */
-  static open(dir: string): CachedTeacher {
+  /** Read every shard in `dir` of `store`; refuses an incomplete or mixed set, naming what is missing or differs. */
+  static async open(dir: string, store: FileStore = defaultFileStore()): Promise<CachedTeacher> {
     const fail = (message: string): never => {
       throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${dir}: ${message}`);
     };
-    if (!existsSync(dir)) fail('does not exist; write it with `distillery cache-teacher --out DIR`.');
-    if (!statSync(dir).isDirectory()) fail('is a file, not the folder of shards `distillery cache-teacher --out DIR` writes; name that folder.');
-    const names = readdirSync(dir).filter((n) => /^shard-\d+-of-\d+\.json$/.test(n)).sort();
+    const found = await store.stat(dir);
+    if (!found) fail('does not exist; write it with `distillery cache-teacher --out DIR`.');
+    if (found?.kind !== 'directory') fail('is a file, not the folder of shards `distillery cache-teacher --out DIR` writes; name that folder.');
+    const listed = await store.list(dir);
+    const names = listed.filter((n) => /^shard-\d+-of-\d+\.json$/.test(n));
     if (names.length === 0) fail('holds no shard-<i>-of-<n>.json; write it with `distillery cache-teacher --out DIR`.');
-    const shards = names.map((name) => {
+    const shards = await Promise.all(names.map(async (name) => {
       let manifest: ShardManifest;
       try {
-        manifest = JSON.parse(readFileSync(join(dir, name), 'utf8')) as ShardManifest;
+        manifest = JSON.parse(await readText(store, joinPath(dir, name))) as ShardManifest;
       } catch (cause) {
         throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${dir}: ${name} is not valid JSON (${(cause as Error).message}); rerun cache-teacher for that shard.`, { cause });
       }
       if (manifest.format !== TEACHER_CACHE_FORMAT) fail(`${name} has format ${JSON.stringify(manifest.format)}, not ${TEACHER_CACHE_FORMAT}; rerun cache-teacher.`);
-      const bin = join(dir, name.replace(/\.json$/, '.bin'));
-      if (!existsSync(bin)) fail(`${name} has no ${name.replace(/\.json$/, '.bin')}; rerun cache-teacher for that shard.`);
-      const bytes = readFileSync(bin);
+      const bin = joinPath(dir, name.replace(/\.json$/, '.bin'));
+      if (!listed.includes(name.replace(/\.json$/, '.bin'))) fail(`${name} has no ${name.replace(/\.json$/, '.bin')}; rerun cache-teacher for that shard.`);
+      const bytes = await store.readFile(bin);
       const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       const expected = manifest.entries.reduce((n, e) => n + rowFloats(manifest, e.length), 0);
       if (data.length !== expected) fail(`${bin} holds ${data.length} floats, its manifest says ${expected}; rerun cache-teacher for that shard.`);
       return { manifest, data, name };
-    });
+    }));
     const first = shards[0]!.manifest;
     const same: Array<keyof ShardManifest> = ['shards', 'rows', 'teacherConfig', 'logitsShape', 'topK', 'hiddenStates', 'attentions'];
     for (const { manifest, name } of shards) {

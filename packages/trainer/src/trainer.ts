@@ -4,13 +4,12 @@
  * normalised by items, a NaN/Inf guard, atomic checkpoints and exact resume.
  */
 import * as tf from '@tensorflow/tfjs';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DefaultFlowCallback } from './callbacks/default-flow.js';
 import { CallbackHandler, type CallbackContext, type HookName, type TrainerCallback } from './callbacks/handler.js';
 import { JsonlLoggerCallback } from './callbacks/jsonl-logger.js';
 import { ProgressCallback } from './callbacks/progress.js';
 import { TensorBoardCallback } from './callbacks/tensorboard.js';
+import { defaultFileStore, joinPath, type FileStore } from '@distillery/storage';
 import { cleanStaleCheckpointTemps, latestCheckpoint, readCheckpoint, readTrainerVariables, rotateCheckpoints, writeCheckpoint } from './checkpoint.js';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
 import { DataCollatorWithPadding, type DataCollator, type ModelInputs } from './data/collator.js';
@@ -20,7 +19,7 @@ import { mixSeed } from './data/rng.js';
 import { DistilleryTrainerError } from './errors.js';
 import { nonFiniteNames } from './finite.js';
 import type { EvalPrediction } from './metrics.js';
-import type { TrainableModel } from './model.js';
+import type { ModelStoreOptions, TrainableModel } from './model.js';
 import { AdamW, type Optimizer } from './optimizer.js';
 import { LrScheduler, resolveWarmupSteps } from './schedules.js';
 import { createTrainerControl, createTrainerState, type TrainerControl, type TrainerState } from './state.js';
@@ -56,7 +55,9 @@ export interface TrainerOptions<E, I, O> {
   /** JSON that defines the run beyond `args` (e.g. the CLI config), saved in every checkpoint as run_config.json. */
   runConfig?: Record<string, unknown>;
   /** HF's processing_class: the tokenizer `saveModel` writes next to the model. */
-  processingClass?: { savePretrained(dir: string): Promise<void> | void };
+  processingClass?: { savePretrained(dir: string, options?: ModelStoreOptions): Promise<void> | void };
+  /** Where checkpoints, saveModel and the jsonl/tensorboard reports go (default: the file system in Node, OPFS in a browser). */
+  store?: FileStore;
 }
 
 export interface TrainOutput {
@@ -95,6 +96,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
   private readonly computeLossFunc: ComputeLossFunc<O> | undefined;
   private readonly runConfig: Record<string, unknown> | undefined;
   private readonly processingClass: TrainerOptions<E, I, O>['processingClass'];
+  private readonly store: FileStore;
   private readonly extraVariables = new Map<string, tf.Variable>();
   private trainLoader: DataLoader<E> | undefined;
   /** Set when an evaluation beat the best metric; the next save records its folder as the best. */
@@ -118,13 +120,14 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     this.computeLossFunc = options.computeLossFunc;
     this.runConfig = options.runConfig;
     this.processingClass = options.processingClass;
+    this.store = options.store ?? defaultFileStore();
     const a = this.args;
     this.optimizer = options.optimizers?.optimizer ?? new AdamW({ beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay });
     this.lrScheduler = options.optimizers?.lrScheduler;
     const defaults: TrainerCallback[] = [new DefaultFlowCallback()];
     if (!a.disableTqdm) defaults.push(new ProgressCallback());
-    if (a.reportTo.includes('jsonl')) defaults.push(new JsonlLoggerCallback());
-    if (a.reportTo.includes('tensorboard')) defaults.push(new TensorBoardCallback());
+    if (a.reportTo.includes('jsonl')) defaults.push(new JsonlLoggerCallback(undefined, this.store));
+    if (a.reportTo.includes('tensorboard')) defaults.push(new TensorBoardCallback(this.store));
     this.callbackHandler = new CallbackHandler([...defaults, ...(options.callbacks ?? [])]);
     this.state = createTrainerState({ maxSteps: 0, numTrainEpochs: a.numTrainEpochs, loggingSteps: a.loggingSteps, evalSteps: a.evalSteps, saveSteps: a.saveSteps, trainBatchSize: a.perDeviceTrainBatchSize });
     // onInitEnd may be async; public methods await it, and a rejection surfaces there, not as an unhandled one.
@@ -229,9 +232,9 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     this.state = createTrainerState({ maxSteps, numTrainEpochs, loggingSteps: args.loggingSteps, evalSteps: args.evalSteps, saveSteps: args.saveSteps, trainBatchSize: args.perDeviceTrainBatchSize });
     this.lrScheduler ??= new LrScheduler(args.lrSchedulerType, args.learningRate, resolveWarmupSteps(args.warmupSteps, args.warmupRatio, maxSteps), maxSteps);
     // A run that never checkpoints touches no folder (so it also runs where there is no file system: the browser).
-    if (args.saveStrategy !== 'no' || resumeFromCheckpoint) cleanStaleCheckpointTemps(args.outputDir);
+    if (args.saveStrategy !== 'no' || resumeFromCheckpoint) await cleanStaleCheckpointTemps(args.outputDir, this.store);
     if (resumeFromCheckpoint !== undefined && resumeFromCheckpoint !== false) {
-      const dir = resumeFromCheckpoint === true ? latestCheckpoint(args.outputDir) : resumeFromCheckpoint;
+      const dir = resumeFromCheckpoint === true ? await latestCheckpoint(args.outputDir, this.store) : resumeFromCheckpoint;
       if (dir === undefined) throw new DistilleryTrainerError('CHECKPOINT_MISSING', `resumeFromCheckpoint: true but ${args.outputDir} has no complete checkpoint-<step> folder; train without resuming, or pass a checkpoint path.`);
       await this.loadCheckpoint(dir, loader);
     }
@@ -293,7 +296,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     this.assertProgress(sinceLog);
 
     if (args.loadBestModelAtEnd && this.state.bestModelCheckpoint) {
-      const variables = readTrainerVariables(this.state.bestModelCheckpoint);
+      const variables = await readTrainerVariables(this.state.bestModelCheckpoint, this.store);
       try {
         await this.loadWeightsFrom(this.state.bestModelCheckpoint, variables);
       } finally {
@@ -417,14 +420,19 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
    * processing class's files (tokenizer) and training_args.json, into `dir` (default outputDir).
    */
   async saveModel(dir: string = this.args.outputDir): Promise<void> {
-    await this.model.savePretrained(dir);
-    await this.processingClass?.savePretrained(dir);
-    writeFileSync(join(dir, 'training_args.json'), `${JSON.stringify(this.args.toJSON(), null, 2)}\n`);
+    await this.model.savePretrained(dir, { store: this.store });
+    await this.processingClass?.savePretrained(dir, { store: this.store });
+    const file = joinPath(dir, 'training_args.json');
+    try {
+      await this.store.writeFile(file, `${JSON.stringify(this.args.toJSON(), null, 2)}\n`);
+    } catch (cause) {
+      throw new DistilleryTrainerError('WRITE_FAILED', `could not write ${file} to ${this.store.where}: ${(cause as Error).message}; check free space and permissions of the folder.`, { cause });
+    }
   }
 
   /** Write `outputDir/checkpoint-<globalStep>` atomically, rotate, call onSave. */
   async saveCheckpoint(): Promise<string> {
-    const dir = join(this.args.outputDir, `checkpoint-${this.state.globalStep}`);
+    const dir = joinPath(this.args.outputDir, `checkpoint-${this.state.globalStep}`);
     if (this.newBest) {
       this.state.bestModelCheckpoint = dir;
       this.newBest = false;
@@ -441,14 +449,14 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       variables: this.extraVariables,
       args: this.args.toJSON(),
       ...(this.runConfig && { runConfig: this.runConfig }),
-    });
-    if (this.args.saveTotalLimit !== undefined) rotateCheckpoints(this.args.outputDir, this.args.saveTotalLimit, this.state.bestModelCheckpoint);
+    }, this.store);
+    if (this.args.saveTotalLimit !== undefined) await rotateCheckpoints(this.args.outputDir, this.args.saveTotalLimit, this.state.bestModelCheckpoint, this.store);
     await this.callHook('onSave', { checkpointDir: written });
     return written;
   }
 
   private async loadCheckpoint(dir: string, loader: DataLoader<E>): Promise<void> {
-    const data = readCheckpoint(dir);
+    const data = await readCheckpoint(dir, this.store);
     try {
       // Everything is checked before anything is touched: a bad checkpoint leaves the model as it was.
       const s = data.trainerState;
@@ -478,7 +486,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
   /** Restore model weights (and registered extra variables) from a checkpoint folder. */
   private async loadWeightsFrom(dir: string, variables: ReadonlyMap<string, tf.Tensor>): Promise<void> {
     try {
-      await this.model.loadWeights(dir);
+      await this.model.loadWeights(dir, { store: this.store });
     } catch (cause) {
       throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${dir}: the model could not load its weights (${(cause as Error).message}); resume from another checkpoint.`, { cause });
     }

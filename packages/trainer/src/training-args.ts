@@ -2,7 +2,7 @@
  * `TrainingArguments`: every knob of a run, with Hugging Face's defaults and names (camelCase),
  * validated up front so a typo or an impossible combination fails before any tensor exists.
  */
-import { join } from 'node:path';
+import { joinPath } from '@distillery/storage';
 import { DistilleryTrainerError } from './errors.js';
 
 export type LrSchedulerType = 'linear' | 'cosine' | 'constant' | 'constant_with_warmup';
@@ -203,7 +203,7 @@ export class TrainingArguments {
     this.disableTqdm = a.disableTqdm;
     this.reportTo = reportTargets(a.reportTo);
     this.overwriteOutputDir = a.overwriteOutputDir;
-    this.loggingDir = init.loggingDir ?? join(a.outputDir, 'runs');
+    this.loggingDir = init.loggingDir ?? joinPath(a.outputDir, 'runs');
     this.validate();
   }
 

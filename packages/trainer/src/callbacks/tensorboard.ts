@@ -7,9 +7,7 @@
  */
 import { crc32c } from '@aws-crypto/crc32c';
 import protobuf from 'protobufjs';
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { defaultFileStore, joinPath, platform, type FileStore } from '@distillery/storage';
 import { DistilleryTrainerError } from '../errors.js';
 import type { CallbackHook, TrainerCallback } from './handler.js';
 
@@ -53,12 +51,14 @@ export class TensorBoardCallback implements TrainerCallback {
   readonly name = 'TensorBoardCallback';
   private file: string | undefined;
 
-  onLog: CallbackHook = (args, state, _control, ctx) => {
+  constructor(private readonly store: FileStore = defaultFileStore()) {}
+
+  onLog: CallbackHook = async (args, state, _control, ctx) => {
     const values = Object.entries(ctx.logs ?? {})
       .filter(([key, v]) => key !== 'step' && Number.isFinite(v))
       .map(([key, v]) => ({ tag: tensorBoardTag(key), simpleValue: v }));
     if (values.length === 0) return;
-    this.write(args.loggingDir, { step: state.globalStep, summary: { value: values } });
+    await this.write(args.loggingDir, { step: state.globalStep, summary: { value: values } });
   };
 
   /** The event file of this writer (one per process, as TensorFlow's writers name them). */
@@ -66,16 +66,17 @@ export class TensorBoardCallback implements TrainerCallback {
     return this.file;
   }
 
-  private write(dir: string, event: Record<string, unknown>): void {
+  private async write(dir: string, event: Record<string, unknown>): Promise<void> {
     const records: Buffer[] = [];
     if (this.file === undefined) {
-      this.file = join(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}.0`);
+      const { hostName, processId } = platform();
+      this.file = joinPath(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostName}.${processId}.0`);
       records.push(this.encode({ fileVersion: 'brain.Event:2' }));
     }
     records.push(this.encode(event));
     try {
-      mkdirSync(dir, { recursive: true });
-      appendFileSync(this.file, Buffer.concat(records));
+      await this.store.mkdir(dir);
+      await this.store.appendFile(this.file, Buffer.concat(records));
     } catch (cause) {
       throw new DistilleryTrainerError('WRITE_FAILED', `could not write the TensorBoard event file ${this.file}: ${(cause as Error).message}; check loggingDir, free disk space and permissions.`, { cause });
     }
