@@ -5,14 +5,14 @@
  * file/field/flag, no stack trace, no "saved" line, and that every file that existed before the
  * command is byte-identical after it.
  */
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForSequenceClassification, createConfig } from '@distillery/models';
 import { initBackend } from '@distillery/trainer';
 import { cliInProcess } from '../helpers/cli.js';
+import { hashes } from '../helpers/hashes.js';
 import * as tf from '@tensorflow/tfjs';
 import { savePretrainedFolder } from '../../packages/cli/src/models.js';
 import { checkOutputDir, checkOutputFile, writeFailed, writeFileAtomic } from '../../packages/cli/src/output-path.js';
@@ -38,17 +38,6 @@ beforeAll(async () => {
   await modelFolder(teacher);
   await modelFolder(other);
 });
-
-/** sha256 of every file under `root` (or of `root` itself). */
-function hashes(root: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (p: string): void => {
-    if (statSync(p).isDirectory()) for (const name of readdirSync(p)) walk(join(p, name));
-    else out.set(p, createHash('sha256').update(readFileSync(p)).digest('hex'));
-  };
-  walk(root);
-  return out;
-}
 
 const cli = cliInProcess;
 
@@ -242,19 +231,35 @@ describe('config: every field checked up front, named by file (or the flag that 
 
   it('plugin options and every point of their schedules: weights >= 0, alpha in [0, 1], temperatures > 0', async () => {
     const cases: Array<[unknown, string, RegExp]> = [
-      [[{ type: 'logitKd', weight: -1 }], 'plugins[0].weight', /must be >= 0, got -1\./],
+      [[{ type: 'logitKd', weight: -1 }], 'plugins[0].weight', /must be in \[0, 1000000\], got -1\./],
       [[{ type: 'hiddenState', weight: 1 }, { type: 'logitKd', alpha: 1.5 }], 'plugins[1].alpha', /must be in \[0, 1\], got 1\.5\./],
       [[{ type: 'logitKd', alpha: { kind: 'linear', from: 0.5, to: 2 } }], 'plugins[0].alpha.to', /must be in \[0, 1\], got 2\./],
-      [[{ type: 'logitKd', temperature: 0 }], 'plugins[0].temperature', /must be > 0, got 0\./],
-      [[{ type: 'logitKd', temperature: { kind: 'constant', value: -2 } }], 'plugins[0].temperature.value', /must be > 0/],
-      [[{ type: 'attention', weight: { kind: 'linear', from: 1, to: -0.5 } }], 'plugins[0].weight.to', /must be >= 0/],
+      [[{ type: 'logitKd', temperature: 0 }], 'plugins[0].temperature', /must be in \(0, 1000\], got 0\./],
+      [[{ type: 'logitKd', temperature: { kind: 'constant', value: -2 } }], 'plugins[0].temperature.value', /must be in \(0, 1000\]/],
+      [[{ type: 'attention', weight: { kind: 'linear', from: 1, to: -0.5 } }], 'plugins[0].weight.to', /must be in \[0, 1000000\]/],
       [[{ type: 'logitKd', weight: { kind: 'linear', from: 1, to: 0, startStep: 10, endStep: 5 } }], 'plugins[0].weight.endStep', /must be greater than startStep \(10\)/],
-      [[{ type: 'tinyBert', temperature: -1 }], 'plugins[0].temperature', /must be > 0/],
+      [[{ type: 'tinyBert', temperature: -1 }], 'plugins[0].temperature', /must be in \(0, 1000\]/],
       [[{ type: 'logitKd', weight: 0 }, { type: 'hiddenState', weight: { kind: 'constant', value: 0 } }], 'plugins', /every plugin weight at 0/],
       ['logitKd', 'plugins', /must be a non-empty list/],
     ];
     for (const [plugins, field, message] of cases) {
       const file = config('distill.json', distill(plugins));
+      expect(await refused(['distill', '--config', file], 'CONFIG_INVALID', at(file, field))).toMatch(message);
+    }
+  });
+
+  it('a layer map beyond either model\'s layers is named with the valid range before any weights load', async () => {
+    // The teacher's weights are cut short: only a check made before loading them reports the map.
+    const cut = join(tmp, 'teacher-cut');
+    await modelFolder(cut);
+    writeFileSync(join(cut, 'model.safetensors'), readFileSync(join(cut, 'model.safetensors')).subarray(0, 200));
+    const cases: Array<[unknown, string, RegExp]> = [
+      [[{ type: 'hiddenState', layerMap: { kind: 'explicit', map: [[1, 4]] } }], 'plugins[0].layerMap', /\(hiddenState\): teacher index 4 is outside 0\.\.1 \(the teacher has 1 layers\)/],
+      [[{ type: 'logitKd' }, { type: 'attention', layerMap: { kind: 'skip', every: 3 } }], 'plugins[1].layerMap', /\(attention\): teacher index 3 is outside 0\.\.1 \(the teacher has 1 layers\)/],
+      [[{ type: 'tinyBert', attentionLayerMap: { kind: 'explicit', map: [[3, 0]] } }], 'plugins[0].attentionLayerMap', /\(tinyBert\): student index 3 is outside 0\.\.0 \(the student has 1 layers\)/],
+    ];
+    for (const [plugins, field, message] of cases) {
+      const file = config('layers.json', { ...distill(plugins), teacher: cut });
       expect(await refused(['distill', '--config', file], 'CONFIG_INVALID', at(file, field))).toMatch(message);
     }
   });

@@ -135,7 +135,8 @@ export class ConfigFields {
   }
 
   int(v: unknown, path: string, min: number): number {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) this.fail(path, `must be an integer >= ${min}, got ${describe(v)}.`);
+    // Exact integers only: beyond 2^53 a count or size is no longer the number written.
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) this.fail(path, `must be an integer >= ${min}, got ${describe(v)}.`);
     return v;
   }
 

@@ -11,9 +11,9 @@ import type { TrainingArguments } from '@distillery/trainer';
 import { CachedTeacher, CrossTokenizerTeacher, DistillationTrainer, checkVocab, type DistillModel, type LossPlugin } from '@distillery/plugins';
 import { ConfigFields, DATA_FLAGS, DEFAULT_MAX_LENGTH, TRAINING_FLAGS, addConfigOptions, commonConfig, checkRunOutputs, configSource, trainingArguments, type CommonConfig, type DataConfig, type ModelSource, type OverrideFlag } from './config.js';
 import { writeFileAtomic } from './output-path.js';
-import { formatMetrics, limitsConfig, loadTeacher, loadTokenizer, positionLimit, requireTrainedWeights, savePretrainedFolder, type Classifier } from './models.js';
+import { configShape, formatMetrics, limitsConfig, loadTeacher, loadTokenizer, positionLimit, requireTrainedWeights, savePretrainedFolder, type Classifier } from './models.js';
 import type { OnnxTeacherLike } from './onnx.js';
-import { PLUGIN_TYPES, parsePlugins } from './plugin-config.js';
+import { PLUGIN_TYPES, checkPluginShapes, parsePlugins } from './plugin-config.js';
 import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 import { readCommandData } from './tasks/data.js';
 import { TASK_FLAGS, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
@@ -128,6 +128,8 @@ export function registerDistill(program: Command): void {
     if (cached && task === 'masked-lm') f.fail('teacherCache', 'cannot serve masked-LM distillation: every batch is masked afresh, so the teacher must run live (drop teacherCache).');
     if (cached && config.initFromTeacher !== undefined) f.fail('initFromTeacher', 'needs the teacher\'s weights, and teacherCache never loads them; name the teacher folder (teacher) instead of the cache.');
     if (config.teacherTokenizers && task !== 'sequence-classification') f.fail('teacherTokenizer', `works for sequence-level heads only (classification, regression); a ${task} teacher's outputs are per token, and tokens differ across tokenizers. Use a teacher with the student's tokenizer.`);
+    // Layer maps against both models' layers, from their configs: no weights loaded yet.
+    checkPluginShapes(f, config.plugins, { student: await configShape(config.student), teacher: cached ? cached.modelShape : await configShape(config.teachers[0]!) });
     // A sequence-classification teacher may be an ONNX export; the other heads load as task models.
     const teachers = cached ? [] : await Promise.all(config.teachers.map(async (t, i) => requireTrainedWeights(await (task === 'sequence-classification' ? loadTeacher(t, { seed: args.seed }) : loadTaskModel(task, t, { seed: args.seed })), f.where(Array.isArray(f.get('teacher')) ? `teacher[${i}]` : 'teacher'))));
     // With a teacher of its own tokenizer, the rows are the student's: its tokenizer by default.

@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { loadConfig, modelClassFor, resolveModelDir } from '@distillery/models';
 import { loadOnnx } from './onnx.js';
+import { nonEmpty } from './flag-value.js';
 import { checkOutputDir, replaceFilesAtomic } from './output-path.js';
 
 interface ExportFlags {
@@ -34,8 +35,8 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('write a model folder as ONNX in the transformers.js layout (onnx/model.onnx, --quantize adds onnx/model_quantized.onnx)')
-    .requiredOption('--model <dir>', 'model folder (config.json + model.safetensors [+ tokenizer]) or hub id')
-    .requiredOption('--out <dir>', 'a new or empty folder for the export')
+    .requiredOption('--model <dir>', 'model folder (config.json + model.safetensors [+ tokenizer]) or hub id', nonEmpty)
+    .requiredOption('--out <dir>', 'a new or empty folder for the export', nonEmpty)
     .option('--quantize', 'also write a dynamic-int8 onnx/model_quantized.onnx (transformers.js dtype "q8")')
     .option('--hidden-states', 'add outputs hidden_states.{0..L} (embeddings, then each layer): an ONNX teacher for hidden-state plugins')
     .option('--attentions', 'add outputs attentions.{0..L-1} (softmax probabilities): an ONNX teacher for attention plugins')

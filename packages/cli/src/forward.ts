@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { forwardReport, loadConfig, modelClassFor, resolveModelDir, type InputsJson } from '@distillery/models';
 import { DistilleryCliError } from './errors.js';
 import { tokenLimits, type TokenLimits } from './models.js';
+import { nonEmpty } from './flag-value.js';
 import { checkOutputFile, writeFileAtomic } from './output-path.js';
 import { readTextFile } from './text-file.js';
 
@@ -75,10 +76,10 @@ export function registerForward(program: Command): void {
   program
     .command('forward')
     .description("run a model on inputs.json; write logits, loss, hidden states, attentions and gradients as the parity fixtures' expected.json")
-    .requiredOption('--model <dir>', 'model folder (config.json + model.safetensors) or hub id')
-    .requiredOption('--inputs <file>', 'inputs.json: input_ids, attention_mask, [token_type_ids], [labels]')
-    .option('--grads <names>', 'comma-separated HF parameter names to differentiate the loss by')
-    .requiredOption('--out <file>', 'where to write the JSON report')
+    .requiredOption('--model <dir>', 'model folder (config.json + model.safetensors) or hub id', nonEmpty)
+    .requiredOption('--inputs <file>', 'inputs.json: input_ids, attention_mask, [token_type_ids], [labels]', nonEmpty)
+    .option('--grads <names>', 'comma-separated HF parameter names to differentiate the loss by', nonEmpty)
+    .requiredOption('--out <file>', 'where to write the JSON report', nonEmpty)
     .action(async (flags: ForwardFlags) => {
       const out = checkOutputFile(flags.out, { where: `--out ${flags.out}`, inputs: [{ role: 'model', path: flags.model }, { role: '--inputs', path: flags.inputs }], isReport: (j) => 'logits' in j && 'hidden_states' in j });
       const inputs = readInputs(flags.inputs);

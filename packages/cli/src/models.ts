@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AutoModelForSequenceClassification, AutoTokenizer, withOverrides, type ModelConfig, type ModelForSequenceClassification } from '@distillery/models';
+import { AutoModelForSequenceClassification, AutoTokenizer, loadConfig, resolveModelDir, withOverrides, type ModelConfig, type ModelForSequenceClassification } from '@distillery/models';
+import type { ModelShape } from '@distillery/plugins';
 import { accuracy, argmaxPredictions, f1, mse, nonFiniteNames, type EvalPrediction } from '@distillery/trainer';
 import { DistilleryCliError } from './errors.js';
 import type { ModelSource } from './config.js';
@@ -47,6 +48,12 @@ export async function loadTeacher(source: ModelSource, options: { seed: number }
     return OnnxTeacher.fromPretrained(source);
   }
   return loadClassifier(source, options);
+}
+
+/** A model's layers, width and heads from its config.json (or config object) alone: no weights are read. */
+export async function configShape(source: ModelSource): Promise<ModelShape> {
+  const c = typeof source === 'string' ? loadConfig(await resolveModelDir(source)) : source;
+  return c.modelType === 'distilbert' ? { numLayers: c.nLayers, hiddenSize: c.dim, numHeads: c.nHeads } : { numLayers: c.numHiddenLayers, hiddenSize: c.hiddenSize, numHeads: c.numAttentionHeads };
 }
 
 /** The config whose token tables bound the data: an ONNX teacher's when its config.json parses. */

@@ -3,7 +3,7 @@
  * loss plugins. Each type lists its options and their kinds, so an unknown option or a wrong
  * value is refused as `plugins[i].<field>` before training starts.
  */
-import { AttentionPlugin, CosinePlugin, DistilleryPluginsError, HiddenStatePlugin, LogitKdPlugin, MiniLmPlugin, PatientKdPlugin, TinyBertPlugin, type LayerMapSpec, type LossPlugin, type ProjectorInit, type Schedule } from '@distillery/plugins';
+import { AttentionPlugin, CosinePlugin, DistilleryPluginsError, HiddenStatePlugin, LogitKdPlugin, MiniLmPlugin, PatientKdPlugin, TinyBertPlugin, type LayerMapSpec, type LossPlugin, type ProjectorInit, type Schedule, type ShapeContext } from '@distillery/plugins';
 import { readSafetensors, type TensorEntry } from '@distillery/models';
 import type { ConfigFields } from './config.js';
 
@@ -21,12 +21,18 @@ interface Range {
   max?: number;
 }
 
-/** Loss weights: 0 switches a term off; a negative one would reward the student for diverging. */
-const WEIGHT: Range = { min: 0 };
+/**
+ * Loss weights: 0 switches a term off; a negative one would reward the student for diverging;
+ * far above 1e6 the weighted loss and its gradients overflow float32 (every step skipped).
+ */
+const WEIGHT: Range = { min: 0, max: 1e6 };
 /** logitKd alpha mixes soft and hard terms: alpha and 1 − alpha are both weights. */
 const FRACTION: Range = { min: 0, max: 1 };
-/** Temperatures divide logits. */
-const TEMPERATURE: Range = { min: 0, above: true };
+/**
+ * Temperatures divide logits, and the soft loss is scaled by T²: far above 1000 every
+ * distribution is uniform and T² · KL leaves float32's range (every step would be skipped).
+ */
+const TEMPERATURE: Range = { min: 0, above: true, max: 1000 };
 
 const REDUCTION = ['mean', 'sum'] as const;
 
@@ -53,7 +59,7 @@ function bounded(f: ConfigFields, v: unknown, path: string, range: Range): numbe
   const x = f.number(v, path);
   const { min, above, max } = range;
   if ((above ? x <= min : x < min) || (max !== undefined && x > max)) {
-    const want = max !== undefined ? `in [${min}, ${max}]` : above ? `> ${min}` : `>= ${min}`;
+    const want = max !== undefined ? `in ${above ? '(' : '['}${min}, ${max}]` : above ? `> ${min}` : `>= ${min}`;
     f.fail(path, `must be ${want}, got ${x}.`);
   }
   return x;
@@ -162,6 +168,25 @@ export function parsePlugins(f: ConfigFields, v: unknown, path = 'plugins', defa
   // Every weight 0 throughout: the loss is 0, and the run would "succeed" having learned nothing.
   if (v.every((entry) => isZero((entry as Record<string, unknown>).weight))) f.fail(path, 'has every plugin weight at 0 for the whole run, so nothing would be learned; give at least one plugin a weight > 0.');
   return plugins;
+}
+
+/**
+ * The plugins' options against the models' shapes (from their configs, before any weights load):
+ * a layer map beyond either model's layers is named as `plugins[i].layerMap` with the valid range.
+ */
+export function checkPluginShapes(f: ConfigFields, plugins: readonly LossPlugin[], shapes: ShapeContext, path = 'plugins'): void {
+  plugins.forEach((plugin, i) => {
+    try {
+      plugin.checkShapes?.(shapes);
+    } catch (cause) {
+      if (!(cause instanceof DistilleryPluginsError)) throw cause;
+      // The message starts with the option at fault ("layerMap: teacher index 9 is outside 0..2 ...").
+      const option = /^(\w+)\b/.exec(cause.message)?.[1];
+      const type = String((f.get(path) as Array<{ type?: unknown }> | undefined)?.[i]?.type);
+      const known = option !== undefined && option in (PLUGIN_TYPES[type]?.options ?? {});
+      f.fail(known ? `${path}[${i}].${option}` : `${path}[${i}]`, `(${type}): ${known ? cause.message.slice(option.length).replace(/^[\s:]+/, '') : cause.message}`, cause);
+    }
+  });
 }
 
 function isZero(weight: unknown): boolean {

@@ -22,7 +22,7 @@ export { scheduleValue } from './schedule.js';
 export type { Schedule } from './schedule.js';
 export { combineTeacherLogits } from './losses/logit-kd.js';
 export { LOSS_PLUGIN, requireOutput } from './plugin.js';
-export type { LossPlugin, LossContext, OutputRequest, DistillOutputs, OptionalOutput, ModelShape, Progress, SetupContext, ParameterSource } from './plugin.js';
+export type { LossPlugin, LossContext, OutputRequest, DistillOutputs, OptionalOutput, ModelShape, Progress, SetupContext, ShapeContext, ParameterSource } from './plugin.js';
 export { LogitKdPlugin } from './plugins/logit-kd.js';
 export type { LogitKdPluginOptions } from './plugins/logit-kd.js';
 export { HiddenStatePlugin } from './plugins/hidden.js';

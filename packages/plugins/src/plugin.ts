@@ -69,6 +69,9 @@ export interface Progress {
   maxSteps: number;
 }
 
+/** The student's and teacher's shapes alone (known from their configs before weights load). */
+export type ShapeContext = Pick<SetupContext, 'student' | 'teacher'>;
+
 /** Given once, before the first step: plugins build layer maps and projections here. */
 export interface SetupContext {
   student: ModelShape;
@@ -109,6 +112,12 @@ export interface LossPlugin {
   requires(progress: Progress): OutputRequest;
   /** Called once before training, with the models' shapes. */
   setup?(ctx: SetupContext): void;
+  /**
+   * Refuse options these models cannot serve (a layer map beyond their layers), creating
+   * nothing: a caller that knows the shapes from the configs runs it before any weights load.
+   * `setup` refuses the same. Messages start with the option at fault (`layerMap: ...`).
+   */
+  checkShapes?(ctx: ShapeContext): void;
   /** Trainable variables the plugin owns (projections), keyed by checkpoint name. */
   variables?(): Map<string, tf.Variable>;
   /** The unweighted loss term. Called inside the student's gradient tape. */

@@ -109,8 +109,12 @@ function invalid(field: string, message: string): never {
 /** A value as the user wrote it: a string keeps its quotes, so "5e-5" does not read as a number. */
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
+/**
+ * Range checks test the type too (no coercion: "0.9" or null never pass as a number), and
+ * integers must be exact (a step count beyond 2^53 would never be reached, or counted).
+ */
 function positiveInt(field: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) invalid(field, `must be a positive integer, got ${show(v)}; pass e.g. ${field}: 1.`);
+  if (!Number.isSafeInteger(v) || v < 1) invalid(field, `must be a positive integer, got ${show(v)}; pass e.g. ${field}: 1.`);
 }
 
 function finiteAtLeast(field: string, v: number, min: number, hint: string): void {
@@ -167,6 +171,8 @@ export class TrainingArguments {
       const want = KINDS[key];
       const keyword = key === 'reportTo' && (value === 'none' || value === 'all');
       if (!keyword && value !== undefined && want !== undefined && kindOf(value) !== want) invalid(key, `must be ${want === 'list' ? 'a list, e.g. ["jsonl"] or []' : want === 'boolean' ? 'true or false' : 'a string'}, got ${show(value)}.`);
+      // An empty name or path is a slip (a blank YAML value, an unset variable), never a choice.
+      if (want === 'string' && value === '') invalid(key, 'must not be empty.');
     }
     const a = { ...DEFAULTS, ...stripUndefined(init) };
     if (typeof a.outputDir !== 'string' || a.outputDir === '') invalid('outputDir', 'is required; pass the folder where checkpoints go, e.g. outputDir: "runs/exp1".');
@@ -208,21 +214,22 @@ export class TrainingArguments {
   }
 
   private validate(): void {
-    if (!Number.isInteger(this.maxSteps) || (this.maxSteps < 1 && this.maxSteps !== -1)) invalid('maxSteps', `must be -1 (use numTrainEpochs) or a positive integer, got ${this.maxSteps}.`);
-    if (this.maxSteps === -1 && !(Number.isFinite(this.numTrainEpochs) && this.numTrainEpochs > 0)) invalid('numTrainEpochs', `must be > 0 when maxSteps is -1, got ${this.numTrainEpochs}.`);
+    if (!Number.isSafeInteger(this.maxSteps) || (this.maxSteps < 1 && this.maxSteps !== -1)) invalid('maxSteps', `must be -1 (use numTrainEpochs) or a positive integer, got ${show(this.maxSteps)}.`);
+    // Checked even when maxSteps overrides it: a value of the wrong kind is a slip either way.
+    if (!Number.isFinite(this.numTrainEpochs) || this.numTrainEpochs < 0 || (this.maxSteps === -1 && this.numTrainEpochs === 0)) invalid('numTrainEpochs', `must be a finite number > 0${this.maxSteps === -1 ? ' when maxSteps is -1' : ''}, got ${show(this.numTrainEpochs)}.`);
     positiveInt('perDeviceTrainBatchSize', this.perDeviceTrainBatchSize);
     positiveInt('perDeviceEvalBatchSize', this.perDeviceEvalBatchSize);
     positiveInt('gradientAccumulationSteps', this.gradientAccumulationSteps);
     finiteAtLeast('learningRate', this.learningRate, 0, 'a typical fine-tuning value is 5e-5');
     finiteAtLeast('weightDecay', this.weightDecay, 0, 'use 0 for none or e.g. 0.01');
     for (const f of ['adamBeta1', 'adamBeta2'] as const) {
-      if (!(this[f] >= 0 && this[f] < 1)) invalid(f, `must be in [0, 1), got ${this[f]}.`);
+      if (!(typeof this[f] === 'number' && this[f] >= 0 && this[f] < 1)) invalid(f, `must be a number in [0, 1), got ${show(this[f])}.`);
     }
-    if (!(this.adamEpsilon > 0 && Number.isFinite(this.adamEpsilon))) invalid('adamEpsilon', `must be > 0, got ${this.adamEpsilon}; the default is 1e-8.`);
+    if (!(this.adamEpsilon > 0 && Number.isFinite(this.adamEpsilon))) invalid('adamEpsilon', `must be a number > 0, got ${show(this.adamEpsilon)}; the default is 1e-8.`);
     finiteAtLeast('maxGradNorm', this.maxGradNorm, 0, 'use 0 to disable clipping');
     oneOf('lrSchedulerType', this.lrSchedulerType, SCHEDULERS);
-    if (!Number.isInteger(this.warmupSteps) || this.warmupSteps < 0) invalid('warmupSteps', `must be an integer >= 0, got ${this.warmupSteps}.`);
-    if (!(this.warmupRatio >= 0 && this.warmupRatio <= 1)) invalid('warmupRatio', `must be in [0, 1], got ${this.warmupRatio}.`);
+    if (!Number.isSafeInteger(this.warmupSteps) || this.warmupSteps < 0) invalid('warmupSteps', `must be an integer >= 0, got ${show(this.warmupSteps)}.`);
+    if (!(typeof this.warmupRatio === 'number' && this.warmupRatio >= 0 && this.warmupRatio <= 1)) invalid('warmupRatio', `must be a number in [0, 1], got ${show(this.warmupRatio)}.`);
     oneOf('loggingStrategy', this.loggingStrategy, STRATEGIES);
     oneOf('evalStrategy', this.evalStrategy, STRATEGIES);
     oneOf('saveStrategy', this.saveStrategy, STRATEGIES);
@@ -230,7 +237,7 @@ export class TrainingArguments {
     positiveInt('evalSteps', this.evalSteps);
     positiveInt('saveSteps', this.saveSteps);
     if (this.saveTotalLimit !== undefined) positiveInt('saveTotalLimit', this.saveTotalLimit);
-    if (!Number.isInteger(this.seed)) invalid('seed', `must be an integer, got ${this.seed}.`);
+    if (!Number.isSafeInteger(this.seed)) invalid('seed', `must be an integer, got ${show(this.seed)}.`);
     oneOf('nanPolicy', this.nanPolicy, ['skip', 'abort']);
     for (const r of this.reportTo) oneOf('reportTo', r, REPORT_TARGETS);
     if (this.loadBestModelAtEnd) {

@@ -25,6 +25,8 @@ export type LayerMapSpec =
 export interface LayerMapOptions {
   /** Pair the embedding outputs (index 0 ↔ 0). Default true, as TinyBERT and the seed do. */
   includeEmbeddings?: boolean;
+  /** How messages name the map: the plugin option it came from (`layerMap`), by default "layer map". */
+  what?: string;
 }
 
 /**
@@ -34,11 +36,12 @@ export interface LayerMapOptions {
  */
 export function resolveLayerMap(spec: LayerMapSpec, studentLayers: number, teacherLayers: number, options: LayerMapOptions = {}): LayerMap {
   const withEmbeddings = options.includeEmbeddings ?? true;
+  const what = options.what ?? 'layer map';
   let pairs: Array<readonly [number, number]>;
   switch (spec.kind) {
     case 'uniform': {
       if (teacherLayers % studentLayers !== 0) {
-        throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `layer map "uniform": teacher layers (${teacherLayers}) are not a multiple of student layers (${studentLayers}); use { kind: 'skip', every } or an explicit map.`);
+        throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what} "uniform": teacher layers (${teacherLayers}) are not a multiple of student layers (${studentLayers}); use { kind: 'skip', every } or an explicit map.`);
       }
       const k = teacherLayers / studentLayers;
       pairs = range(1, studentLayers).map((i) => [i, i * k] as const);
@@ -48,27 +51,35 @@ export function resolveLayerMap(spec: LayerMapSpec, studentLayers: number, teach
       pairs = range(1, studentLayers).map((i) => [i, teacherLayers - studentLayers + i] as const);
       break;
     case 'skip':
-      if (!Number.isInteger(spec.every) || spec.every < 1) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `layer map "skip": every must be a positive integer, got ${spec.every}.`);
+      if (!Number.isInteger(spec.every) || spec.every < 1) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what} "skip": every must be a positive integer, got ${spec.every}.`);
       pairs = range(1, studentLayers).map((i) => [i, i * spec.every] as const);
       break;
     case 'explicit': {
       // An explicit map says itself whether 0 ↔ 0 is in; only an explicit `includeEmbeddings: false` drops it.
-      const given = Array.isArray(spec.map) ? spec.map : Object.entries(spec.map).map(([s, t]) => [Number(s), t] as const);
-      return checkLayerMap(options.includeEmbeddings === false ? given.filter(([s]) => s !== 0) : given, studentLayers, teacherLayers);
+      const given = explicitPairs(spec);
+      return checkLayerMap(options.includeEmbeddings === false ? given.filter(([s]) => s !== 0) : given, studentLayers, teacherLayers, what);
     }
   }
   if (withEmbeddings) pairs.unshift([0, 0]);
-  return checkLayerMap(pairs, studentLayers, teacherLayers);
+  return checkLayerMap(pairs, studentLayers, teacherLayers, what);
 }
 
-/** Validate hidden-state pairs: integer indices within `[0, layers]`. */
-export function checkLayerMap(map: LayerMap, studentLayers: number, teacherLayers: number, what = 'layer map'): LayerMap {
+/**
+ * Validate pairs: integer indices within `[0, layers]` for hidden states (0 = embeddings), or
+ * within `[0, layers - 1]` for attention maps (`attentionIndices`, one per layer).
+ */
+export function checkLayerMap(map: LayerMap, studentLayers: number, teacherLayers: number, what = 'layer map', attentionIndices = false): LayerMap {
   if (map.length === 0) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what} is empty; map at least one student layer to a teacher layer.`);
+  const last = attentionIndices ? 1 : 0;
   for (const [s, t] of map) {
-    if (!Number.isInteger(s) || s < 0 || s > studentLayers) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what}: student index ${s} is outside 0..${studentLayers} (the student has ${studentLayers} layers).`);
-    if (!Number.isInteger(t) || t < 0 || t > teacherLayers) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what}: teacher index ${t} is outside 0..${teacherLayers} (the teacher has ${teacherLayers} layers).`);
+    if (!Number.isInteger(s) || s < 0 || s > studentLayers - last) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what}: student index ${s} is outside 0..${studentLayers - last} (the student has ${studentLayers} layers).`);
+    if (!Number.isInteger(t) || t < 0 || t > teacherLayers - last) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${what}: teacher index ${t} is outside 0..${teacherLayers - last} (the teacher has ${teacherLayers} layers).`);
   }
   return map;
+}
+
+function explicitPairs(spec: Extract<LayerMapSpec, { kind: 'explicit' }>): LayerMap {
+  return Array.isArray(spec.map) ? spec.map : Object.entries(spec.map).map(([s, t]) => [Number(s), t] as const);
 }
 
 /**
@@ -95,10 +106,10 @@ export function pairName([s, t]: readonly [number, number]): string {
  * layers, as the seed's `mapping` and the fixtures' `attention_layer_map` do); the other kinds
  * pair each student layer's attention with that of the teacher layer the hidden map would pick.
  */
-export function resolveAttentionMap(spec: LayerMapSpec, studentLayers: number, teacherLayers: number): LayerMap {
+export function resolveAttentionMap(spec: LayerMapSpec, studentLayers: number, teacherLayers: number, what = 'attention layer map'): LayerMap {
   return spec.kind === 'explicit'
-    ? checkLayerMap(resolveLayerMap(spec, studentLayers, teacherLayers), studentLayers - 1, teacherLayers - 1, 'attention layer map')
-    : attentionMapFromHiddenMap(resolveLayerMap(spec, studentLayers, teacherLayers, { includeEmbeddings: false }));
+    ? checkLayerMap(explicitPairs(spec), studentLayers, teacherLayers, what, true)
+    : attentionMapFromHiddenMap(resolveLayerMap(spec, studentLayers, teacherLayers, { includeEmbeddings: false, what }));
 }
 
 /**

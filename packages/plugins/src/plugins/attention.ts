@@ -2,7 +2,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { attentionMseLoss } from '../losses/attention.js';
 import { resolveAttentionMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
-import type { LossContext, LossPlugin, OutputRequest, SetupContext } from '../plugin.js';
+import type { LossContext, LossPlugin, OutputRequest, ShapeContext } from '../plugin.js';
 import type { Schedule } from '../schedule.js';
 import { need, ready, reportPairs } from './require.js';
 
@@ -36,8 +36,16 @@ export class AttentionPlugin implements LossPlugin {
     return this.options.target === 'scores' ? { attentionScores: true } : { attentions: true };
   }
 
-  setup({ student, teacher }: SetupContext): void {
-    this.map = resolveAttentionMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers);
+  checkShapes(ctx: ShapeContext): void {
+    this.layerMap(ctx);
+  }
+
+  setup(ctx: ShapeContext): void {
+    this.map = this.layerMap(ctx);
+  }
+
+  private layerMap({ student, teacher }: ShapeContext): LayerMap {
+    return resolveAttentionMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, 'layerMap');
   }
 
   compute(ctx: LossContext): tf.Scalar {

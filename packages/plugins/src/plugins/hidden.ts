@@ -3,7 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { hiddenMseLoss } from '../losses/hidden.js';
 import { resolveLayerMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
 import type { LinearProjection, ProjectorInit } from '../losses/projection.js';
-import type { LossContext, LossPlugin, OutputRequest, SetupContext } from '../plugin.js';
+import type { LossContext, LossPlugin, ModelShape, OutputRequest, SetupContext, ShapeContext } from '../plugin.js';
 import type { Schedule } from '../schedule.js';
 import { applyOf, need, projectionIfNeeded, ready, reportPairs } from './require.js';
 
@@ -38,9 +38,17 @@ export class HiddenStatePlugin implements LossPlugin {
     return { hiddenStates: true };
   }
 
+  checkShapes({ student, teacher }: ShapeContext): void {
+    this.layerMap(student, teacher);
+  }
+
   setup({ student, teacher, seed }: SetupContext): void {
-    this.map = resolveLayerMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, { includeEmbeddings: this.options.includeEmbeddings ?? true });
+    this.map = this.layerMap(student, teacher);
     this.projector = projectionIfNeeded(`${this.name}.projector`, student.hiddenSize, teacher.hiddenSize, seed, this.options.projector);
+  }
+
+  private layerMap(student: ModelShape, teacher: ModelShape): LayerMap {
+    return resolveLayerMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, { includeEmbeddings: this.options.includeEmbeddings ?? true, what: 'layerMap' });
   }
 
   variables(): Map<string, tf.Variable> {

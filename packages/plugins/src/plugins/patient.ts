@@ -3,7 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { resolveLayerMap, type LayerMap, type LayerMapSpec } from '../losses/layer-map.js';
 import { patientKdLoss } from '../losses/patient.js';
 import type { LinearProjection } from '../losses/projection.js';
-import type { LossContext, LossPlugin, OutputRequest, SetupContext } from '../plugin.js';
+import type { LossContext, LossPlugin, ModelShape, OutputRequest, SetupContext, ShapeContext } from '../plugin.js';
 import type { Schedule } from '../schedule.js';
 import { applyOf, need, projectionIfNeeded, ready } from './require.js';
 
@@ -29,11 +29,19 @@ export class PatientKdPlugin implements LossPlugin {
     return { hiddenStates: true };
   }
 
+  checkShapes({ student, teacher }: ShapeContext): void {
+    this.layerMap(student, teacher);
+  }
+
   setup({ student, teacher, seed }: SetupContext): void {
-    // PKD leaves out the last student layer: the prediction loss already covers it.
-    const full = resolveLayerMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, { includeEmbeddings: false });
-    this.map = full.length > 1 ? full.filter(([s]) => s < student.numLayers) : full;
+    this.map = this.layerMap(student, teacher);
     this.projector = projectionIfNeeded(`${this.name}.projector`, student.hiddenSize, teacher.hiddenSize, seed);
+  }
+
+  private layerMap(student: ModelShape, teacher: ModelShape): LayerMap {
+    // PKD leaves out the last student layer: the prediction loss already covers it.
+    const full = resolveLayerMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, { includeEmbeddings: false, what: 'layerMap' });
+    return full.length > 1 ? full.filter(([s]) => s < student.numLayers) : full;
   }
 
   variables(): Map<string, tf.Variable> {

@@ -10,7 +10,7 @@ import { hiddenMseLoss } from '../losses/hidden.js';
 import { attentionMapFromHiddenMap, reducePairs, resolveAttentionMap, resolveLayerMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
 import { combineTeacherLogits, softTargetKlLoss } from '../losses/logit-kd.js';
 import type { LinearProjection, ProjectorInit } from '../losses/projection.js';
-import type { LossContext, LossPlugin, OutputRequest, Progress, SetupContext } from '../plugin.js';
+import type { LossContext, LossPlugin, OutputRequest, Progress, SetupContext, ShapeContext } from '../plugin.js';
 import type { Schedule } from '../schedule.js';
 import { applyOf, need, projectionIfNeeded, ready, reportPairs } from './require.js';
 
@@ -68,12 +68,20 @@ export class TinyBertPlugin implements LossPlugin {
     return { logits: true, hiddenStates: true, ...(this.options.attentionTarget === 'scores' ? { attentionScores: true } : { attentions: true }) };
   }
 
+  checkShapes(ctx: ShapeContext): void {
+    this.layerMaps(ctx);
+  }
+
   setup({ student, teacher, seed }: SetupContext): void {
-    this.hiddenMap = resolveLayerMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, { includeEmbeddings: false });
-    const attention = this.options.attentionLayerMap;
-    this.attentionMap = attention ? resolveAttentionMap(attention, student.numLayers, teacher.numLayers) : attentionMapFromHiddenMap(this.hiddenMap);
+    ({ hidden: this.hiddenMap, attention: this.attentionMap } = this.layerMaps({ student, teacher }));
     this.embeddingProjector = projectionIfNeeded(`${this.name}.embeddingProjector`, student.hiddenSize, teacher.hiddenSize, seed, this.options.embeddingProjector);
     this.hiddenProjector = projectionIfNeeded(`${this.name}.hiddenProjector`, student.hiddenSize, teacher.hiddenSize, seed + 1, this.options.hiddenProjector);
+  }
+
+  private layerMaps({ student, teacher }: ShapeContext): { hidden: LayerMap; attention: LayerMap } {
+    const hidden = resolveLayerMap(this.options.layerMap ?? { kind: 'uniform' }, student.numLayers, teacher.numLayers, { includeEmbeddings: false, what: 'layerMap' });
+    const attention = this.options.attentionLayerMap;
+    return { hidden, attention: attention ? resolveAttentionMap(attention, student.numLayers, teacher.numLayers, 'attentionLayerMap') : attentionMapFromHiddenMap(hidden) };
   }
 
   variables(): Map<string, tf.Variable> {
