@@ -19,7 +19,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { modelClassFor, parseConfig, parseSafetensors, withOverrides, type AnyModel, type ModelConfig } from '@distillery/models';
 import { DistillationTrainer, LogitKdPlugin, type DistillModel } from '@distillery/plugins';
-import { defaultFileStore, joinPath } from '@distillery/storage';
+import { defaultFileStore, joinPath, readText } from '@distillery/storage';
 import { Rng, listCheckpoints, type Example } from '@distillery/trainer';
 
 /** The run's folder in the Origin Private File System: checkpoints, then the saved student. */
@@ -32,7 +32,7 @@ interface PageState {
   adapter?: string;
   losses: Array<{ step: number; loss: number }>;
   /** Files in OPFS after the run: the newest checkpoint's folder and the saved student's. */
-  saved?: { checkpoint: string; checkpointFiles: string[]; studentFiles: string[] };
+  saved?: { runFiles: string[]; checkpoint: string; checkpointFiles: string[]; studentFiles: string[]; metricsLines: number };
   /** The student reloaded from OPFS gives the trained model's logits bit for bit. */
   reload?: { identical: boolean; maxAbsDiff: number; values: number };
   error?: string;
@@ -126,7 +126,8 @@ async function saveAndReload(student: AnyModel, config: ModelConfig, vocab: numb
   const maxAbsDiff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
   state.reload = { identical: a.length === b.length && a.every((v, i) => Object.is(v, b[i])), maxAbsDiff, values: a.length };
   const checkpoint = (await listCheckpoints(RUN_DIR)).at(-1)?.dir ?? '(none)';
-  state.saved = { checkpoint, checkpointFiles: await store.list(checkpoint), studentFiles: await store.list(STUDENT_DIR) };
+  const metricsLines = (await readText(store, joinPath(RUN_DIR, 'metrics.jsonl'))).trim().split('\n').length;
+  state.saved = { runFiles: await store.list(RUN_DIR), checkpoint, checkpointFiles: await store.list(checkpoint), studentFiles: await store.list(STUDENT_DIR), metricsLines };
   $('saved').textContent = `saved in OPFS: ${checkpoint} (${state.saved.checkpointFiles.length} files) and ${STUDENT_DIR}; reloaded student ${state.reload.identical ? 'gives identical logits' : `differs (max |Δ| ${maxAbsDiff})`}. Download the student:`;
   const list = $('files');
   list.replaceChildren();

@@ -37,7 +37,7 @@ export interface BrowserRun {
   adapter?: string;
   losses: Array<{ step: number; loss: number }>;
   /** What the run left in the page's Origin Private File System (see app.ts). */
-  saved?: { checkpoint: string; checkpointFiles: string[]; studentFiles: string[] };
+  saved?: { runFiles: string[]; checkpoint: string; checkpointFiles: string[]; studentFiles: string[]; metricsLines: number };
   reload?: { identical: boolean; maxAbsDiff: number; values: number };
   error?: string;
   screenshot: string;

@@ -43,6 +43,9 @@ describe.skipIf(!chromium)(chromium ? 'examples/browser in headless Chromium' : 
     expect(r.losses.map((l) => l.step)).toEqual(Array.from({ length: steps / 2 }, (_, i) => 2 * (i + 1)));
     expect(r.losses.at(-1)!.loss).toBeLessThan(r.losses[0]!.loss);
     expect(r.saved).toEqual({
+      // metrics.jsonl: reportTo ['jsonl'] appends one line per log (every 2 steps) and the run's summary, through OPFS.
+      runFiles: [`checkpoint-${steps}`, 'metrics.jsonl', 'student'],
+      metricsLines: steps / 2 + 1,
       checkpoint: `distillery/browser-run/checkpoint-${steps}`,
       checkpointFiles: ['config.json', 'model.safetensors', 'optimizer.bin', 'optimizer.json', 'rng_state.json', 'scheduler.json', 'trainer_state.json', 'trainer_variables.bin', 'trainer_variables.json', 'training_args.json'],
       studentFiles: ['config.json', 'model.safetensors'],

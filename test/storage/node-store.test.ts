@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NodeFileStore, baseName, defaultFileStore, exists, hasSyncAccess, joinPath, parentPath, readText } from '@distillery/storage';
+import { NodeFileStore, OpfsFileStore, baseName, defaultFileStore, exists, hasSyncAccess, joinPath, parentPath, readText } from '@distillery/storage';
 import { armDiskQuota } from '../reliability/helpers/disk-quota.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -69,5 +69,14 @@ describe('path helpers', () => {
         expect(baseName(joined)).toBe(posix.basename(joined));
       }),
     );
+  });
+});
+
+describe('OpfsFileStore outside a browser', () => {
+  it('refuses paths above its root and says when there is no Origin Private File System', async () => {
+    const store = new OpfsFileStore();
+    expect(store.absolute('runs//student/./x')).toBe('/runs/student/x');
+    expect(() => store.absolute('../secrets')).toThrow(expect.objectContaining({ code: 'PATH_INVALID', message: expect.stringMatching(/^\.\.\/secrets: climbs above/) }));
+    await expect(store.readFile('runs/x')).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(/no Origin Private File System \(navigator\.storage\.getDirectory\)/) });
   });
 });

@@ -55,8 +55,14 @@ async function writeTensors(store: FileStore, dir: string, base: string, tensors
 async function readJson<T>(store: FileStore, dir: string, file: string): Promise<T> {
   const path = joinPath(dir, file);
   if (!(await exists(store, path))) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${path} is missing; the checkpoint is incomplete, resume from another one.`);
+  let text: string;
   try {
-    return JSON.parse(await readText(store, path)) as T;
+    text = await readText(store, path);
+  } catch (cause) {
+    throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${path} cannot be read from ${store.where} (${(cause as Error).message}); check its permissions, or resume from another checkpoint.`, { cause });
+  }
+  try {
+    return JSON.parse(text) as T;
   } catch (cause) {
     throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${path} is not valid JSON; the checkpoint is corrupt, resume from another one.`, { cause });
   }
@@ -66,7 +72,12 @@ async function readTensors(store: FileStore, dir: string, base: string): Promise
   const meta = await readJson<{ byteLength: number; weightSpecs: tf.io.WeightsManifestEntry[] } & Record<string, unknown>>(store, dir, `${base}.json`);
   const binPath = joinPath(dir, `${base}.bin`);
   if (!(await exists(store, binPath))) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${binPath} is missing; the checkpoint is incomplete, resume from another one.`);
-  const bytes = await store.readFile(binPath);
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.readFile(binPath);
+  } catch (cause) {
+    throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${binPath} cannot be read from ${store.where} (${(cause as Error).message}); check its permissions, or resume from another checkpoint.`, { cause });
+  }
   if (bytes.byteLength !== meta.byteLength || !Array.isArray(meta.weightSpecs)) {
     throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${binPath} has ${bytes.byteLength} bytes but ${base}.json expects ${meta.byteLength}; the checkpoint is corrupt, resume from another one.`);
   }

@@ -1,5 +1,6 @@
 /** Appends every log (training and eval) as one JSON line to `<outputDir>/metrics.jsonl`. */
 import { defaultFileStore, joinPath, type FileStore } from '@distillery/storage';
+import { DistilleryTrainerError } from '../errors.js';
 import type { CallbackHook, TrainerCallback } from './handler.js';
 
 export class JsonlLoggerCallback implements TrainerCallback {
@@ -12,7 +13,11 @@ export class JsonlLoggerCallback implements TrainerCallback {
 
   onLog: CallbackHook = async (args, state, _control, ctx) => {
     const path = this.file ?? joinPath(args.outputDir, 'metrics.jsonl');
-    await this.store.mkdir(args.outputDir);
-    await this.store.appendFile(path, `${JSON.stringify({ step: state.globalStep, epoch: state.epoch, ...ctx.logs })}\n`);
+    try {
+      await this.store.mkdir(args.outputDir);
+      await this.store.appendFile(path, `${JSON.stringify({ step: state.globalStep, epoch: state.epoch, ...ctx.logs })}\n`);
+    } catch (cause) {
+      throw new DistilleryTrainerError('WRITE_FAILED', `could not append to the metrics log ${path} in ${this.store.where}: ${(cause as Error).message}; check outputDir, free space and permissions.`, { cause });
+    }
   };
 }
