@@ -9,8 +9,9 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AutoTokenizer, bertBaseUncasedVocab, writeWordPieceTokenizer } from '@distillery/models';
-import { languageModelingExamples, questionAnsweringFeatures, tokenClassificationExamples, type SquadExample } from '@distillery/trainer';
+import * as tf from '@tensorflow/tfjs';
+import { AutoConfig, AutoTokenizer, RobertaForQuestionAnswering, bertBaseUncasedVocab, writeWordPieceTokenizer } from '@distillery/models';
+import { DataCollatorForQuestionAnswering, initBackend, languageModelingExamples, questionAnsweringFeatures, tokenClassificationExamples, type SquadExample } from '@distillery/trainer';
 import { writeByteLevelBpeTokenizer } from '../helpers/byte-level-bpe.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -25,6 +26,7 @@ let hfRoberta: HfTokenizer;
 let hfBert: HfTokenizer;
 
 beforeAll(async () => {
+  await initBackend({ backend: 'cpu', log: false });
   const tmp = tempDir('distillery-task-tok-');
   const robertaDir = writeByteLevelBpeTokenizer(join(tmp, 'roberta'), WORDS);
   const bertDir = writeWordPieceTokenizer(bertBaseUncasedVocab(), join(tmp, 'bert'));
@@ -111,6 +113,16 @@ describe('question answering: whole texts and offsets mapping', () => {
       expect(new Set(feature!.tokenTypeIds)).toEqual(new Set(name === 'roberta' ? [0] : [0, 1]));
     });
   }
+
+  it('RoBERTa: a RobertaForQuestionAnswering (one token type, pad 1) takes the collated features and gives a finite loss', () => {
+    const features = questionAnsweringFeatures([example], roberta, { maxLength: 24, docStride: 4 });
+    const model = new RobertaForQuestionAnswering(AutoConfig.forModel('roberta', { vocabSize: roberta.vocabSize, hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 40, typeVocabSize: 1, padTokenId: 1 }), 3);
+    const batch = new DataCollatorForQuestionAnswering({ padTokenId: roberta.padTokenId! }).collate(features);
+    const loss = tf.tidy(() => model.forward(batch).loss!.dataSync()[0]!);
+    expect(Number.isFinite(loss)).toBe(true);
+    tf.dispose(batch as unknown as tf.TensorContainer);
+    model.dispose();
+  });
 
   it('RoBERTa: strided windows keep HF tokens; answers found in every window that holds them', () => {
     const features = questionAnsweringFeatures([example], roberta, { maxLength: 24, docStride: 4 });
