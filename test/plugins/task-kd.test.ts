@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { logitKdLoss } from '@distillery/plugins';
+import { AutoConfig, BertForQuestionAnswering } from '@distillery/models';
+import { DistillationObjective, LogitKdPlugin, combineTeacherLogits, logitKdLoss, type DistillModel } from '@distillery/plugins';
 import { initBackend, Rng } from '@distillery/trainer';
 
 beforeAll(async () => { await initBackend({ backend: 'cpu', log: false }); });
@@ -79,6 +80,53 @@ describe('span KD (question answering)', () => {
     });
     expect(got[0]).toBeCloseTo((soft / (2 * B)) * T * T, 5);
     expect(got[1]).toBeCloseTo(hard / (2 * B), 5);
+  });
+
+  it('several teachers: the student is pulled to the weighted average of their start / end distributions over unpadded positions', () => {
+    const t2 = random(rng, [B, S, 2]);
+    const w = [0.25, 0.75];
+    // KL(p ‖ softmax(s/T)) with p the teachers' averaged distribution.
+    const klTo = (x: number[], p: number[]): number => {
+      const q = softmax(x, T);
+      return p.reduce((acc, pi, i) => acc + pi * Math.log(pi / q[i]!), 0);
+    };
+    let soft = 0;
+    for (let b = 0; b < B; b++) {
+      for (let k = 0; k < 2; k++) {
+        const [p1, p2] = [softmax(over(t, b, k), T), softmax(over(t2, b, k), T)];
+        soft += klTo(over(s, b, k), p1.map((v, i) => w[0]! * v + w[1]! * p2[i]!));
+      }
+    }
+    const attentionMask = tf.tensor2d(mask, undefined, 'int32');
+    const got = tf.tidy(() => {
+      const teacher = combineTeacherLogits([tf.tensor3d(t, [B, S, 2]), tf.tensor3d(t2, [B, S, 2])], w, 'kl', T, { target: 'span', attentionMask });
+      return value(logitKdLoss(tf.tensor3d(s, [B, S, 2]), teacher, undefined, { target: 'span', temperature: T, attentionMask }).soft);
+    });
+    expect(got).toBeCloseTo((soft / (2 * B)) * T * T, 5);
+    attentionMask.dispose();
+  });
+
+  it('LogitKdPlugin (span) takes several QA teachers: [1, 0] weights or twice the same teacher equal that teacher alone', () => {
+    const config = AutoConfig.forModel('bert', { vocabSize: 20, hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 16 });
+    const [student, a, b] = [3, 4, 5].map((seed) => new BertForQuestionAnswering(config, seed) as unknown as DistillModel);
+    const batch = { inputIds: tf.tensor2d([[2, 7, 3, 9, 11, 3], [2, 8, 3, 12, 3, 0]], undefined, 'int32'), attentionMask: tf.tensor2d([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]], undefined, 'int32') };
+    const progress = { step: 0, maxSteps: 1 };
+    const kd = (teachers: DistillModel[], teacherWeights?: number[]): number => {
+      const o = new DistillationObjective([new LogitKdPlugin({ target: 'span', temperature: 2 })], teachers, teacherWeights ? { teacherWeights } : {});
+      o.setup(student!);
+      const outputs = o.teacherOutputs(batch, progress);
+      const loss = tf.tidy(() => value(o.compute(student!, batch, outputs, progress, { training: false }).loss));
+      tf.dispose(outputs.map((x) => x.logits));
+      return loss;
+    };
+    const alone = kd([a!]);
+    expect(kd([a!, b!], [1, 0])).toBeCloseTo(alone, 5);
+    expect(kd([a!, a!])).toBeCloseTo(alone, 5);
+    const both = kd([a!, b!]);
+    expect(Math.abs(both - alone)).toBeGreaterThan(1e-4);
+    expect(Math.abs(both - kd([b!]))).toBeGreaterThan(1e-4);
+    tf.dispose(Object.values(batch));
+    for (const m of [student, a, b]) (m as unknown as { dispose(): void }).dispose();
   });
 
   it('refuses labels that are not (start, end) pairs', () => {

@@ -160,16 +160,29 @@ function tokenRows(attentionMask: tf.Tensor | undefined, labels: tf.Tensor | und
   return fromLabels && fromMask ? tf.mul(fromLabels, fromMask) : fromLabels ?? fromMask;
 }
 
+/** Floor of the averaged probabilities: a position no teacher gives any mass (padding) keeps a finite log. */
+const MIN_PROBABILITY = 1e-30;
+
 /**
  * Several teachers as one: logits whose softmax at `temperature` is the weighted average of
  * the teachers' soft labels, `T · log Σ_k w_k softmax(t_k / T)` (kind `kl`), or the weighted
- * average of raw logits (kinds `mse` / `regression`). `weights` must sum to 1.
+ * average of raw logits (kinds `mse` / `regression`). `weights` must sum to 1. For `span`
+ * logits `[B, S, 2]` the soft labels are the start and end distributions over positions,
+ * padding (`attentionMask` 0) left out.
  */
-export function combineTeacherLogits(teacherLogits: readonly tf.Tensor[], weights: readonly number[], kind: LogitKdKind, temperature: number): tf.Tensor {
+export function combineTeacherLogits(teacherLogits: readonly tf.Tensor[], weights: readonly number[], kind: LogitKdKind, temperature: number, options: { target?: LogitTarget; attentionMask?: tf.Tensor } = {}): tf.Tensor {
   if (teacherLogits.length === 1) return teacherLogits[0]!;
   return tf.tidy(() => {
     if (kind !== 'kl') return tf.addN(teacherLogits.map((t, k) => tf.mul(t, weights[k]!)));
-    const probs = tf.addN(teacherLogits.map((t, k) => tf.mul(tf.softmax(tf.div(t, temperature)), weights[k]!)));
-    return tf.mul(tf.log(probs), temperature);
+    const span = options.target === 'span';
+    // Span logits average over positions: [B, S, 2] → [B, 2, S] (padding pushed to −∞) and back.
+    const classesLast = (t: tf.Tensor) => {
+      if (!span) return t;
+      const masked = options.attentionMask ? tf.add(t, tf.mul(tf.expandDims(tf.sub(1, tf.cast(options.attentionMask, 'float32')), -1), MASKED_LOGIT)) : t;
+      return tf.transpose(masked, [0, 2, 1]);
+    };
+    const probs = tf.addN(teacherLogits.map((t, k) => tf.mul(tf.softmax(tf.div(classesLast(t), temperature)), weights[k]!)));
+    const combined = tf.mul(tf.log(tf.maximum(probs, MIN_PROBABILITY)), temperature);
+    return span ? tf.transpose(combined, [0, 2, 1]) : combined;
   });
 }

@@ -1,6 +1,5 @@
 /** Prediction-layer KD as a plugin: the seed's `DistillationLoss`, with schedules and several teachers. */
 import * as tf from '@tensorflow/tfjs';
-import { DistilleryPluginsError } from '../errors.js';
 import { combineTeacherLogits, logitKdLoss, type LogitKdKind, type LogitTarget } from '../losses/logit-kd.js';
 import type { LossContext, LossPlugin, OutputRequest, Progress } from '../plugin.js';
 import { scheduleValue, type Schedule } from '../schedule.js';
@@ -45,10 +44,7 @@ export class LogitKdPlugin implements LossPlugin {
 
   compute(ctx: LossContext): tf.Scalar {
     const { temperature, alpha } = this.settings(ctx);
-    if (this.target === 'span' && ctx.teachers.length > 1) {
-      throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `plugin "${this.name}": target "span" distils one teacher's start/end distributions; averaging ${ctx.teachers.length} teachers is not supported, pass one teacher.`);
-    }
-    const teacher = combineTeacherLogits(ctx.teachers.map((t) => t.logits), ctx.teacherWeights, this.kind, temperature);
+    const teacher = combineTeacherLogits(ctx.teachers.map((t) => t.logits), ctx.teacherWeights, this.kind, temperature, { ...(this.target && { target: this.target }), attentionMask: ctx.attentionMask });
     const terms = logitKdLoss(ctx.student.logits, teacher, ctx.labels, { kind: this.kind, temperature, alpha, attentionMask: ctx.attentionMask, ...(this.target && { target: this.target }) });
     ctx.report('soft', terms.soft);
     if (terms.hard) ctx.report('hard', terms.hard);
