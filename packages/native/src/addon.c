@@ -15,14 +15,18 @@ static napi_value threads(napi_env env, napi_callback_info info) {
 /* Keep freed activation buffers for reuse. Every tfjs kernel output is a fresh zero-filled
  * ArrayBuffer (calloc); glibc serves the large ones (128 KiB up, its threshold creeping up to
  * the largest freed) with a new mmap each, so each costs a page fault per 4 KiB and an munmap
- * when freed: hundreds of MiB of faults per training step. Served from the heap up to 32 MiB
- * (an [B·S, 4H] activation at BERT-base sizes: 25 MiB) and never trimmed, a freed buffer is
- * reused as is; calloc's memset is all that remains. Called when the native backend is created. */
+ * when freed: hundreds of MiB of faults per training step. Served from the heap and never
+ * trimmed, a freed buffer is reused as is; calloc's memset is all that remains. M_MMAP_THRESHOLD
+ * cannot exceed 32 MiB, so blocks above it (attention's [B, heads, S, S] at S >= 256: 50-200
+ * MiB) would still be mmapped each time: M_MMAP_MAX 0 turns mmap off for the heap's requests
+ * (glibc still falls back to mmap when the heap cannot grow). At seq 512 that took a base-pair
+ * step from ~1 000 000 minor faults to ~4 000. Called when the native backend is created. */
 static napi_value keep_buffers(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
 #ifdef __GLIBC__
-  int ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) && mallopt(M_TRIM_THRESHOLD, 1 << 30) && mallopt(M_TOP_PAD, 64 << 20);
+  int ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) && mallopt(M_MMAP_MAX, 0) && mallopt(M_TRIM_THRESHOLD, 1 << 30) &&
+           mallopt(M_TOP_PAD, 64 << 20);
 #else
   int ok = 0;
 #endif
