@@ -2,9 +2,9 @@
  * last axis, erf-GELU, and the softmax gradient. Each is one threaded pass (two for the
  * LayerNorm parameter gradients) where the tfjs composition runs 5-12 full-size kernels that
  * each allocate their output. Every float32 operation is the composition's, in its order
- * (statistics and row sums in double, as the Mean/Sum kernels accumulate), except that GELU's
- * erf and exp are vmath.h's vectorised ones (a few ulp from libm's), so results agree with the
- * unfused ops to rounding. */
+ * (statistics and row sums in double, as the Mean/Sum kernels accumulate, though over vmath.h's
+ * interleaved lanes), except that GELU's erf and exp are vmath.h's vectorised ones (a few ulp
+ * from libm's), so results agree with the unfused ops to rounding. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,22 +27,16 @@ typedef struct {
   float eps;
 } ln_ctx;
 
-static void ln_rows(void *arg, size_t begin, size_t end) {
+VECTOR_CLONES static void ln_rows(void *arg, size_t begin, size_t end) {
   ln_ctx *c = (ln_ctx *)arg;
   size_t h = c->h;
   double inv_h = 1.0 / (double)h;
   for (size_t r = begin; r < end; r++) {
     const float *x = c->x + r * h;
     float *xh = c->xhat + r * h, *y = c->y + r * h;
-    double acc = 0;
-    for (size_t i = 0; i < h; i++) acc += x[i];
-    float mean = (float)(acc * inv_h);
-    acc = 0;
-    for (size_t i = 0; i < h; i++) {
-      xh[i] = x[i] - mean;
-      acc += xh[i] * xh[i];
-    }
-    float rs = 1.0f / sqrtf((float)(acc * inv_h) + c->eps);
+    float mean = (float)(v_sum(x, h) * inv_h);
+    for (size_t i = 0; i < h; i++) xh[i] = x[i] - mean;
+    float rs = 1.0f / sqrtf((float)(v_dot(xh, xh, h) * inv_h) + c->eps);
     c->rstd[r] = rs;
     for (size_t i = 0; i < h; i++) {
       xh[i] = xh[i] * rs;
@@ -83,7 +77,7 @@ typedef struct {
   size_t rows, h;
 } ln_grad_ctx;
 
-static void ln_grad_blocks(void *arg, size_t begin, size_t end) {
+VECTOR_CLONES static void ln_grad_blocks(void *arg, size_t begin, size_t end) {
   ln_grad_ctx *c = (ln_grad_ctx *)arg;
   size_t h = c->h;
   double inv_h = 1.0 / (double)h;
@@ -94,16 +88,12 @@ static void ln_grad_blocks(void *arg, size_t begin, size_t end) {
     for (size_t r = b * LN_BLOCK_ROWS; r < last; r++) {
       const float *dy = c->dy + r * h, *xh = c->xhat + r * h;
       float *dx = c->dx + r * h;
-      double s1 = 0, s2 = 0;
       for (size_t i = 0; i < h; i++) {
-        float g = dy[i] * c->gamma[i];
-        dx[i] = g; /* g parked in dx until the row's means are known */
-        s1 += g;
-        s2 += g * xh[i];
+        dx[i] = dy[i] * c->gamma[i]; /* g parked in dx until the row's means are known */
         dgamma[i] += dy[i] * xh[i];
         dbeta[i] += dy[i];
       }
-      float m1 = (float)(s1 * inv_h), m2 = (float)(s2 * inv_h), rs = c->rstd[r];
+      float m1 = (float)(v_sum(dx, h) * inv_h), m2 = (float)(v_dot(dx, xh, h) * inv_h), rs = c->rstd[r];
       for (size_t i = 0; i < h; i++) dx[i] = ((dx[i] - m1) - xh[i] * m2) * rs;
     }
   }
@@ -200,14 +190,13 @@ typedef struct {
   size_t n;
 } softmax_grad_ctx;
 
-static void softmax_grad_rows(void *arg, size_t begin, size_t end) {
+VECTOR_CLONES static void softmax_grad_rows(void *arg, size_t begin, size_t end) {
   softmax_grad_ctx *c = (softmax_grad_ctx *)arg;
   for (size_t r = begin; r < end; r++) {
     const float *dy = c->dy + r * c->n, *y = c->y + r * c->n;
     float *dx = c->dx + r * c->n;
-    double acc = 0;
-    for (size_t i = 0; i < c->n; i++) acc += (dx[i] = dy[i] * y[i]);
-    float s = (float)acc;
+    for (size_t i = 0; i < c->n; i++) dx[i] = dy[i] * y[i];
+    float s = (float)v_sum(dx, c->n);
     for (size_t i = 0; i < c->n; i++) dx[i] = dx[i] - s * y[i];
   }
 }

@@ -6,6 +6,7 @@
 #include "args.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "vmath.h"
 
 typedef struct {
   const float *x;
@@ -15,19 +16,14 @@ typedef struct {
 } reduce_ctx;
 
 /* inner == 1: each output is the sum of a contiguous run. */
-static void reduce_rows(void *arg, size_t begin, size_t end) {
+VECTOR_CLONES static void reduce_rows(void *arg, size_t begin, size_t end) {
   reduce_ctx *c = (reduce_ctx *)arg;
-  for (size_t o = begin; o < end; o++) {
-    const float *row = c->x + o * c->r;
-    double acc = 0;
-    for (size_t j = 0; j < c->r; j++) acc += row[j];
-    c->out[o] = (float)(acc * c->scale);
-  }
+  for (size_t o = begin; o < end; o++) c->out[o] = (float)(v_sum(c->x + o * c->r, c->r) * c->scale);
 }
 
 /* inner > 1: work item = one (outer, column block); rows are streamed, columns accumulate. */
 #define COLS 512
-static void reduce_cols(void *arg, size_t begin, size_t end) {
+VECTOR_CLONES static void reduce_cols(void *arg, size_t begin, size_t end) {
   reduce_ctx *c = (reduce_ctx *)arg;
   size_t blocks = (c->inner + COLS - 1) / COLS;
   double acc[COLS];

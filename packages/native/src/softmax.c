@@ -1,5 +1,5 @@
 /* Softmax over the last axis of x viewed as [rows, n]: exp(x - max) / sum, sum in double,
- * exp vectorised (vmath.h). */
+ * exp, max and sum vectorised (vmath.h). */
 #include <math.h>
 
 #include "args.h"
@@ -18,12 +18,11 @@ VECTOR_CLONES static void softmax_rows(void *arg, size_t begin, size_t end) {
   for (size_t r = begin; r < end; r++) {
     const float *x = c->x + r * c->n;
     float *o = c->out + r * c->n;
-    float max = -INFINITY;
-    for (size_t i = 0; i < c->n; i++) max = x[i] > max ? x[i] : max;
+    float max = v_max(x, c->n);
     for (size_t i = 0; i < c->n; i++) o[i] = v_expf(x[i] - max); /* its own loop, so it vectorises */
-    double sum = 0;
-    for (size_t i = 0; i < c->n; i++) sum += o[i];
-    for (size_t i = 0; i < c->n; i++) o[i] = (float)(o[i] / sum);
+    double sum = v_sum(o, c->n);
+    double inv = 1.0 / sum;
+    for (size_t i = 0; i < c->n; i++) o[i] = (float)(o[i] * inv);
   }
 }
 

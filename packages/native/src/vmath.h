@@ -1,9 +1,12 @@
 /* Branch-free float exp and erf that gcc vectorises: glibc's expf and erff are scalar calls,
- * and on attention maps and FFN activations they were most of those kernels' time.
- * VECTOR_CLONES compiles a loop for AVX2 and for the baseline, picked at load time. */
+ * and on attention maps and FFN activations they were most of those kernels' time. Row sums and
+ * maxima over independent lanes, for the same reason. VECTOR_CLONES compiles a loop for AVX2 and
+ * for the baseline, picked at load time. */
 #ifndef DISTILLERY_VMATH_H
 #define DISTILLERY_VMATH_H
 
+#include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -12,6 +15,45 @@
 #else
 #define VECTOR_CLONES
 #endif
+
+/* A single accumulator is a chain of dependent adds (4 cycles each) that gcc may not reorder
+ * without -ffast-math: on a 512-wide attention row that chain, not memory, bounded the softmax.
+ * LANES independent partials vectorise; they change only the order of the double additions. */
+#define LANES 8
+
+/* Σ x[i], accumulated in double. */
+static inline double v_sum(const float *x, size_t n) {
+  double acc[LANES] = {0}, s = 0;
+  size_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (size_t j = 0; j < LANES; j++) acc[j] += x[i + j];
+  for (; i < n; i++) s += x[i];
+  for (size_t j = 0; j < LANES; j++) s += acc[j];
+  return s;
+}
+
+/* Σ a[i]·b[i], each product rounded to float (as a Multiply kernel then a Sum would), summed in double. */
+static inline double v_dot(const float *a, const float *b, size_t n) {
+  double acc[LANES] = {0}, s = 0;
+  size_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (size_t j = 0; j < LANES; j++) acc[j] += a[i + j] * b[i + j];
+  for (; i < n; i++) s += a[i] * b[i];
+  for (size_t j = 0; j < LANES; j++) s += acc[j];
+  return s;
+}
+
+/* max x[i], −∞ for n = 0; NaNs are skipped (every comparison with one is false). */
+static inline float v_max(const float *x, size_t n) {
+  float acc[2 * LANES], m = -INFINITY;
+  for (size_t j = 0; j < 2 * LANES; j++) acc[j] = -INFINITY;
+  size_t i = 0;
+  for (; i + 2 * LANES <= n; i += 2 * LANES)
+    for (size_t j = 0; j < 2 * LANES; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  for (size_t j = 0; j < 2 * LANES; j++) m = acc[j] > m ? acc[j] : m;
+  return m;
+}
 
 /* e^x (Cephes expf: n = round(x/ln2), degree-6 polynomial on the remainder; ~1 ulp).
  * Below -87 the result is exactly 0, so masked attention keys (x − max ≈ −3.4e38) get no weight. */
