@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './addon.js';
-import { f32, type NativeKernelArgs } from './kernel-util.js';
+import { f32, outputF32, type NativeKernelArgs } from './kernel-util.js';
 
 export const ATTENTION_MATMUL = 'DistilleryAttentionMatMul';
 
@@ -84,7 +84,8 @@ export function attentionMatMulKernel(addon: NativeAddon, { inputs, backend, att
     shape = [batch, at.heads, m, n];
     out = packedLayout(batch * at.heads, m, n);
   }
-  const values = new Float32Array(tf.util.sizeFromShape(shape));
+  // The heads tile the output, so sgemm writes every element, except for k = 0 (a product of zeros).
+  const values = k === 0 ? new Float32Array(tf.util.sizeFromShape(shape)) : outputF32(tf.util.sizeFromShape(shape));
   addon.gemmStrided(av, a.layout.offsets, a.layout.ld, bv, b.layout.offsets, b.layout.ld, values, out.offsets, out.ld, m, n, k, at.transposeA, at.transposeB);
   return backend.makeTensorInfo(shape, 'float32', values);
 }

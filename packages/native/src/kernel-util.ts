@@ -1,4 +1,5 @@
 /** Shared plumbing for native kernels: typed input access and the cpu fallback. */
+import { Buffer } from 'node:buffer';
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
@@ -40,4 +41,14 @@ export function runKernel(name: string, args: NativeKernelArgs): tf.TensorInfo {
   const kernel = tf.getKernel(name, 'native');
   if (!kernel) throw new Error(`kernel ${name} is not registered for the native backend`);
   return kernel.kernelFunc(args) as tf.TensorInfo;
+}
+
+/**
+ * A float32 output over fresh memory that is not zeroed, for a kernel that writes every element.
+ * `new Float32Array(n)` zero-fills (calloc's memset, on the JS thread before any kernel thread
+ * starts): GiBs per training step of serial writes that the kernel then overwrote.
+ */
+export function outputF32(length: number): Float32Array {
+  const bytes = Buffer.allocUnsafeSlow(length * Float32Array.BYTES_PER_ELEMENT);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, length);
 }

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
-import { f32, runKernel, type NativeKernel, type NativeKernelArgs } from './kernel-util.js';
+import { f32, outputF32, runKernel, type NativeKernel, type NativeKernelArgs } from './kernel-util.js';
 
 /**
  * Element offset of each output batch's matrix inside an input whose batch dims broadcast to
@@ -55,7 +55,8 @@ function product(addon: NativeAddon, backend: MathBackendCPU, a: tf.TensorInfo, 
   const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(aBatch, bBatch);
   const aOff = batchOffsets(outBatch, aBatch, m * k);
   const bOff = batchOffsets(outBatch, bBatch, k * n);
-  const out = new Float32Array(aOff.length * m * n); // [batch, m, n]
+  // sgemm writes every element (beta 0 stores zeros), except for k = 0: then out must start as zeros.
+  const out = k === 0 ? new Float32Array(aOff.length * m * n) : outputF32(aOff.length * m * n); // [batch, m, n]
   addon.gemm(av, aOff, bv, bOff, out, m, n, k, transposeA, transposeB, bias ?? null);
   return backend.makeTensorInfo([...outBatch, m, n], 'float32', out);
 }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './addon.js';
-import { f32, type NativeKernel, type NativeKernelArgs } from './kernel-util.js';
+import { f32, outputF32, type NativeKernel, type NativeKernelArgs } from './kernel-util.js';
 
 /** x as [outer, r, inner] for a reduction over `axes`, or undefined when the axes are not one block. */
 export function reductionView(shape: readonly number[], axes: readonly number[]): [number, number, number] | undefined {
@@ -41,7 +41,7 @@ function reduceKernel(kernelName: string, mean: boolean): NativeKernel {
       const [outer, r, inner] = view;
       const [kept] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
       const outShape = keepDims ? tf.backend_util.expandShapeToKeepDim(kept, axes) : kept;
-      const out = new Float32Array(outer * inner);
+      const out = outputF32(outer * inner);
       addon.reduce(xv, out, outer, r, inner, mean);
       return backend.makeTensorInfo(outShape, 'float32', out);
     },

@@ -1,7 +1,7 @@
 /** Softmax over the last axis (the only axis the tfjs op allows) in one threaded pass. */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './addon.js';
-import { f32, type NativeKernel, type NativeKernelArgs } from './kernel-util.js';
+import { f32, outputF32, type NativeKernel, type NativeKernelArgs } from './kernel-util.js';
 
 function softmax(addon: NativeAddon, { inputs, backend, attrs }: NativeKernelArgs): tf.TensorInfo | undefined {
   const logits = inputs.logits!;
@@ -10,7 +10,7 @@ function softmax(addon: NativeAddon, { inputs, backend, attrs }: NativeKernelArg
   const rank = logits.shape.length;
   if (!xv || rank === 0 || (dim !== -1 && dim !== rank - 1)) return undefined;
   const n = logits.shape[rank - 1]!;
-  const out = new Float32Array(xv.length);
+  const out = outputF32(xv.length);
   if (xv.length > 0) addon.softmax(xv, out, n);
   return backend.makeTensorInfo(logits.shape, 'float32', out);
 }
