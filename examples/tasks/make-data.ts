@@ -1,7 +1,8 @@
 /**
  * Writes the small data files the task configs in this folder read (committed; rerun to
  * regenerate them): a WordPiece tokenizer over their words (tok/), NER rows {tokens, tags}
- * (ner-*.jsonl), SQuAD-format questions (squad-*.json) and plain text for masked LM (mlm-*.txt).
+ * (ner-*.jsonl), SQuAD-format questions (squad-*.json; squad-v2-*.json with no-answer questions)
+ * and plain text for masked LM (mlm-*.txt).
  * The sentences are templated: people go to places on days, so entities, answers and masked
  * words follow from context.
  *
@@ -52,6 +53,25 @@ function squad(n: number, prefix: string): string {
   return `${JSON.stringify({ version: 'v1.1', data: [{ title: 'trips', paragraphs }] })}\n`;
 }
 
+/**
+ * SQuAD v2: a third of the questions ask where someone went who is not in the context
+ * (`is_impossible`, no answers); the rest are answerable as in `squad`.
+ */
+function squadV2(n: number, prefix: string): string {
+  const paragraphs = Array.from({ length: n }, (_, i) => {
+    const facts = Array.from({ length: 3 }, sentence);
+    const context = facts.map((f) => f.words.join(' ')).join(' ');
+    const absent = PEOPLE.filter((p) => !context.split(' ').includes(p));
+    if (rng.next() < 0.33) {
+      return { context, qas: [{ id: `${prefix}-${i}`, question: `where did ${pick(absent)} go ?`, is_impossible: true, answers: [] }] };
+    }
+    const f = facts[rng.int(facts.length)]!;
+    const at = context.indexOf(f.words.join(' ')) + f.words.join(' ').indexOf(` ${f.place} `) + 1;
+    return { context, qas: [{ id: `${prefix}-${i}`, question: `where did ${f.person} go ?`, is_impossible: false, answers: [{ text: f.place, answer_start: at }] }] };
+  });
+  return `${JSON.stringify({ version: 'v2.0', data: [{ title: 'trips', paragraphs }] })}\n`;
+}
+
 function text(n: number): string {
   return Array.from({ length: n }, () => {
     const s = sentence();
@@ -66,4 +86,7 @@ writeFileSync(join(DIR, 'squad-train.json'), squad(240, 'train'));
 writeFileSync(join(DIR, 'squad-eval.json'), squad(60, 'eval'));
 writeFileSync(join(DIR, 'mlm-train.txt'), text(600));
 writeFileSync(join(DIR, 'mlm-eval.txt'), text(80));
-console.log(`wrote tok/, ner-*.jsonl, squad-*.json, mlm-*.txt into ${DIR}`);
+// Last, so the files above stay as they were before these were added.
+writeFileSync(join(DIR, 'squad-v2-train.json'), squadV2(240, 'train'));
+writeFileSync(join(DIR, 'squad-v2-eval.json'), squadV2(60, 'eval'));
+console.log(`wrote tok/, ner-*.jsonl, squad-*.json, squad-v2-*.json, mlm-*.txt into ${DIR}`);

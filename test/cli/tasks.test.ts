@@ -2,7 +2,7 @@
  * `--task` end to end (real processes) on the example data under examples/tasks: token
  * classification trains and evaluates (task inferred from the saved head), masked LM distils
  * into a student started from the teacher's layers and reports perplexity, question answering
- * trains and scores SQuAD EM/F1; bad task input fails as one typed line.
+ * trains and scores SQuAD EM/F1 (and SQuAD v2's HasAns / NoAns splits); bad task input fails as one typed line.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,6 +57,17 @@ describe('distillery --task', () => {
     expect(r.eval_exact_match).toBeGreaterThanOrEqual(0);
     expect(r.eval_f1).toBeGreaterThanOrEqual(r.eval_exact_match!);
     expect(r.eval_f1).toBeLessThanOrEqual(100);
+  });
+
+  it('question-answering, SQuAD v2: the example config scores exact / F1 split into HasAns / NoAns', async () => {
+    const qa = join(tmp, 'qa-v2');
+    await cli(['train', '--config', join(EXAMPLES, 'qa-v2-teacher.yaml'), '--output-dir', qa, '--max-steps', '4', ...small('model'), '--set', 'model.num_hidden_layers=1']);
+    const r = results(qa);
+    const questions = (JSON.parse(readFileSync(join(EXAMPLES, 'squad-v2-eval.json'), 'utf8')) as { data: Array<{ paragraphs: Array<{ qas: Array<{ is_impossible: boolean }> }> }> }).data[0]!.paragraphs.flatMap((p) => p.qas);
+    const impossible = questions.filter((q) => q.is_impossible).length;
+    expect(impossible).toBeGreaterThan(0);
+    expect([r.eval_total, r.eval_HasAns_total, r.eval_NoAns_total]).toEqual([questions.length, questions.length - impossible, impossible]);
+    expect(r.eval_exact).toBeCloseTo((r.eval_HasAns_exact! * r.eval_HasAns_total! + r.eval_NoAns_exact! * r.eval_NoAns_total!) / questions.length, 8);
   });
 
   it('refuses task rows without their fields, and a student narrower than the teacher it starts from, as one typed line', async () => {
