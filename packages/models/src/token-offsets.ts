@@ -15,6 +15,7 @@ export function bytesToUnicode(): string[] {
 }
 
 const BYTE_OF = new Map(bytesToUnicode().map((c, b) => [c, b]));
+const UTF8 = new TextEncoder();
 
 /** The parts of tokenizer.json that decide token surfaces and offsets. */
 export interface TokenizerShape {
@@ -108,24 +109,26 @@ function unitSpans(shape: TokenizerShape, chunk: string, tokens: readonly string
 function byteSpans(shape: TokenizerShape, chunk: string, tokens: readonly string[]): Array<[number, number]> | undefined {
   const pieces = tokens.map((t) => [...t].map((c) => BYTE_OF.get(c)));
   if (pieces.some((p) => p.some((b) => b === undefined))) return undefined;
-  const bytes = Buffer.from(chunk, 'utf8');
-  const joined = Buffer.from(pieces.flat() as number[]);
+  // TextEncoder, not Buffer: the tokenizer also runs in browsers.
+  const bytes = UTF8.encode(chunk);
+  const joined = pieces.flat() as number[];
   const from = bytes.length - joined.length;
-  if (from < -1 || !joined.subarray(from < 0 ? 1 : 0).equals(bytes.subarray(Math.max(from, 0)))) return undefined;
+  if (from < -1 || joined.slice(from < 0 ? 1 : 0).some((b, i) => b !== bytes[Math.max(from, 0) + i])) return undefined;
   // Code-unit start and end of the character each byte belongs to: a token holding part of a
   // character (an emoji split across tokens) spans the whole character, as HF's offsets do.
   const charStart: number[] = [];
   const charEnd: number[] = [];
   let unit = 0;
   for (const ch of chunk) {
-    for (let k = 0; k < Buffer.byteLength(ch); k++) {
+    for (let k = 0; k < UTF8.encode(ch).length; k++) {
       charStart.push(unit);
       charEnd.push(unit + ch.length);
     }
     unit += ch.length;
   }
   const unitAt = (byte: number) => (byte >= bytes.length ? chunk.length : charStart[byte]!);
-  const isSpace = (b: number | undefined) => b === 0x20 || (b !== undefined && b >= 0x09 && b <= 0x0d);
+  // HF trims the space byte (`Ġ`) only: a newline or tab token keeps its character.
+  const isSpace = (b: number | undefined) => b === 0x20;
   let at = from;
   return (pieces as number[][]).map((p) => {
     let lead = 0;
