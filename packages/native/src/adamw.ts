@@ -32,7 +32,7 @@ export function fusedAdamWKernel(addon: NativeAddon, { inputs, backend, attrs }:
   const bc2 = 1 - beta2 ** step;
   // Float32Array rounds each scalar exactly as a scalar tensor operand would be rounded.
   const scalars = Float32Array.from([beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(bc2), epsilon, lr / bc1, 1 - lr * weightDecay]);
-  const outs = [outputF32(pv.length), outputF32(pv.length), outputF32(pv.length)] as const;
+  const outs = [outputF32(backend, pv.length), outputF32(backend, pv.length), outputF32(backend, pv.length)] as const;
   addon.adamw(pv, gv, mv, vv, ...outs, scalars, weightDecay > 0);
   return outs.map((values) => backend.makeTensorInfo(param!.shape, 'float32', values));
 }

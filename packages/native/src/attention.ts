@@ -85,7 +85,7 @@ export function attentionMatMulKernel(addon: NativeAddon, { inputs, backend, att
     out = packedLayout(batch * at.heads, m, n);
   }
   // The heads tile the output, so sgemm writes every element, except for k = 0 (a product of zeros).
-  const values = k === 0 ? new Float32Array(tf.util.sizeFromShape(shape)) : outputF32(tf.util.sizeFromShape(shape));
+  const values = k === 0 ? new Float32Array(tf.util.sizeFromShape(shape)) : outputF32(backend, tf.util.sizeFromShape(shape));
   addon.gemmStrided(av, a.layout.offsets, a.layout.ld, bv, b.layout.offsets, b.layout.ld, values, out.offsets, out.ld, m, n, k, at.transposeA, at.transposeB);
   return backend.makeTensorInfo(shape, 'float32', values);
 }

@@ -8,6 +8,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { FUSED_ADAMW, fusedAdamWKernel } from './adamw.js';
 import { ATTENTION_MATMUL, attentionMatMulKernel } from './attention.js';
 import { loadAddon, type NativeAddon } from './addon.js';
+import { BufferPool } from './pool.js';
 import type { NativeKernel, NativeKernelArgs } from './kernel-util.js';
 import { elementwiseKernels } from './elementwise.js';
 import { fusedKernels } from './fused.js';
@@ -22,12 +23,45 @@ export const NATIVE_BACKEND = 'native';
 /** Kernels the addon runs (all others are the cpu backend's). */
 export const nativeKernels: readonly NativeKernel[] = [...matMulKernels, ...elementwiseKernels, ...reduceKernels, ...softmaxKernels, ...transposeKernels, ...gatherKernels];
 
+/** Free kernel outputs kept for reuse (pool.ts): a few of the largest activations at BERT-base sizes. */
+const POOL_LIMIT_BYTES = 1 << 30;
+
 class NativeBackend extends MathBackendCPU {
+  readonly pool = new BufferPool(POOL_LIMIT_BYTES);
+
   constructor(addon: NativeAddon) {
     super();
     addon.keepBuffers();
     // The cpu backend's first write advises installing tfjs-node; this backend is the answer to that.
     (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  // Every way values enter, leave or are dropped from the data map tells the pool.
+  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
+    this.pool.registered(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: tf.DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    this.pool.registered(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: tf.DataId): tf.backend_util.BackendValues {
+    if (this.data.has(dataId)) this.pool.escaped(this.data.get(dataId).values);
+    return super.readSync(dataId);
+  }
+
+  override disposeData(dataId: tf.DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const released = super.disposeData(dataId, force);
+    if (values !== undefined && !this.data.has(dataId)) this.pool.released(values);
+    return released;
+  }
+
+  override dispose(): void {
+    this.pool.clear();
+    super.dispose();
   }
 }
 

@@ -61,7 +61,7 @@ function binaryKernel(kernelName: (typeof BINARY_OPS)[number]): NativeKernel {
       const outShape = tf.broadcast_util.assertAndGetBroadcastShape(a!.shape, b!.shape);
       const plan = broadcastPlan(outShape, a!.shape, b!.shape);
       if (plan.shape.length > MAX_RANK) return undefined;
-      const out = outputF32(tf.util.sizeFromShape(outShape));
+      const out = outputF32(backend, tf.util.sizeFromShape(outShape));
       addon.binary(op, av, bv, out, plan.shape, plan.aStrides, plan.bStrides);
       return backend.makeTensorInfo(outShape, 'float32', out);
     },
@@ -75,7 +75,7 @@ function unaryKernel(kernelName: (typeof UNARY_OPS)[number]): NativeKernel {
     run(addon: NativeAddon, { inputs, backend }: NativeKernelArgs) {
       const xv = f32(backend, inputs.x);
       if (!xv) return undefined;
-      const out = outputF32(xv.length);
+      const out = outputF32(backend, xv.length);
       addon.unary(op, xv, out);
       return backend.makeTensorInfo(inputs.x!.shape, 'float32', out);
     },

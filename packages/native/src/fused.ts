@@ -47,7 +47,7 @@ function layerNorm(addon: NativeAddon, { inputs, backend, attrs }: NativeKernelA
   const [x, gamma, beta] = floats(name, backend, inputs, ['x', 'gamma', 'beta']) as [Float32Array, Float32Array, Float32Array];
   sameShape(name, inputs, ['gamma', 'beta']);
   lastAxis(name, inputs.x!, inputs.gamma!);
-  const [y, xhat, rstd] = [outputF32(x.length), outputF32(x.length), outputF32(x.length / gamma.length)];
+  const [y, xhat, rstd] = [outputF32(backend, x.length), outputF32(backend, x.length), outputF32(backend, x.length / gamma.length)];
   addon.layerNorm(x, gamma, beta, y, xhat, rstd, (attrs as { eps: number }).eps);
   const shape = inputs.x!.shape;
   return [backend.makeTensorInfo(shape, 'float32', y), backend.makeTensorInfo(shape, 'float32', xhat), backend.makeTensorInfo([...shape.slice(0, -1), 1], 'float32', rstd)];
@@ -59,14 +59,14 @@ function layerNormGrad(addon: NativeAddon, { inputs, backend }: NativeKernelArgs
   sameShape(name, inputs, ['dy', 'xhat']);
   const h = lastAxis(name, inputs.dy!, inputs.gamma!);
   if (rstd.length * h !== dy.length) throw new Error(`${name}: rstd [${inputs.rstd!.shape}] must hold one value per row of [${inputs.dy!.shape}]`);
-  const [dx, dgamma, dbeta] = [outputF32(dy.length), new Float32Array(h), new Float32Array(h)];
+  const [dx, dgamma, dbeta] = [outputF32(backend, dy.length), new Float32Array(h), new Float32Array(h)];
   addon.layerNormGrad(dy, xhat, rstd, gamma, dx, dgamma, dbeta);
   return [backend.makeTensorInfo(inputs.dy!.shape, 'float32', dx), backend.makeTensorInfo([h], 'float32', dgamma), backend.makeTensorInfo([h], 'float32', dbeta)];
 }
 
 function gelu(addon: NativeAddon, { inputs, backend }: NativeKernelArgs): tf.TensorInfo {
   const [x] = floats(FUSED_KERNELS.gelu, backend, inputs, ['x']) as [Float32Array];
-  const y = outputF32(x.length);
+  const y = outputF32(backend, x.length);
   addon.gelu(x, y);
   return backend.makeTensorInfo(inputs.x!.shape, 'float32', y);
 }
@@ -75,7 +75,7 @@ function geluGrad(addon: NativeAddon, { inputs, backend }: NativeKernelArgs): tf
   const name = FUSED_KERNELS.geluGrad;
   const [dy, x] = floats(name, backend, inputs, ['dy', 'x']) as [Float32Array, Float32Array];
   sameShape(name, inputs, ['dy', 'x']);
-  const dx = outputF32(x.length);
+  const dx = outputF32(backend, x.length);
   addon.geluGrad(dy, x, dx);
   return backend.makeTensorInfo(inputs.x!.shape, 'float32', dx);
 }
@@ -84,7 +84,7 @@ function softmaxGrad(addon: NativeAddon, { inputs, backend }: NativeKernelArgs):
   const name = FUSED_KERNELS.softmaxGrad;
   const [dy, y] = floats(name, backend, inputs, ['dy', 'y']) as [Float32Array, Float32Array];
   sameShape(name, inputs, ['dy', 'y']);
-  const dx = outputF32(y.length);
+  const dx = outputF32(backend, y.length);
   const n = inputs.y!.shape.at(-1) ?? 0;
   if (y.length > 0) addon.softmaxGrad(dy, y, dx, n);
   return backend.makeTensorInfo(inputs.y!.shape, 'float32', dx);

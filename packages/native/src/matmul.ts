@@ -56,7 +56,7 @@ function product(addon: NativeAddon, backend: MathBackendCPU, a: tf.TensorInfo, 
   const aOff = batchOffsets(outBatch, aBatch, m * k);
   const bOff = batchOffsets(outBatch, bBatch, k * n);
   // sgemm writes every element (beta 0 stores zeros), except for k = 0: then out must start as zeros.
-  const out = k === 0 ? new Float32Array(aOff.length * m * n) : outputF32(aOff.length * m * n); // [batch, m, n]
+  const out = k === 0 ? new Float32Array(aOff.length * m * n) : outputF32(backend, aOff.length * m * n); // [batch, m, n]
   addon.gemm(av, aOff, bv, bOff, out, m, n, k, transposeA, transposeB, bias ?? null);
   return backend.makeTensorInfo([...outBatch, m, n], 'float32', out);
 }

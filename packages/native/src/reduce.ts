@@ -41,7 +41,7 @@ function reduceKernel(kernelName: string, mean: boolean): NativeKernel {
       const [outer, r, inner] = view;
       const [kept] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
       const outShape = keepDims ? tf.backend_util.expandShapeToKeepDim(kept, axes) : kept;
-      const out = outputF32(outer * inner);
+      const out = outputF32(backend, outer * inner);
       addon.reduce(xv, out, outer, r, inner, mean);
       return backend.makeTensorInfo(outShape, 'float32', out);
     },

@@ -10,7 +10,7 @@ function softmax(addon: NativeAddon, { inputs, backend, attrs }: NativeKernelArg
   const rank = logits.shape.length;
   if (!xv || rank === 0 || (dim !== -1 && dim !== rank - 1)) return undefined;
   const n = logits.shape[rank - 1]!;
-  const out = outputF32(xv.length);
+  const out = outputF32(backend, xv.length);
   if (xv.length > 0) addon.softmax(xv, out, n);
   return backend.makeTensorInfo(logits.shape, 'float32', out);
 }

@@ -32,7 +32,7 @@ function transpose(addon: NativeAddon, { inputs, backend, attrs }: NativeKernelA
   if (!((x.dtype === 'float32' && values instanceof Float32Array) || (x.dtype === 'int32' && values instanceof Int32Array))) return undefined;
   const plan = transposePlan(x.shape, perm);
   if (plan.shape.length > MAX_RANK) return undefined;
-  const out = values instanceof Float32Array ? outputF32(values.length) : new Int32Array(values.length);
+  const out = values instanceof Float32Array ? outputF32(backend, values.length) : new Int32Array(values.length);
   // The C side moves 4-byte words; hand it float views of either dtype.
   const view = (t: Float32Array | Int32Array) => (t instanceof Float32Array ? t : new Float32Array(t.buffer, t.byteOffset, t.length));
   if (values.length > 0) addon.transpose(view(values), view(out), plan.shape, plan.strides);
