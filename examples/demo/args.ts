@@ -1,4 +1,6 @@
 /** `pnpm demo` flags: parsed with node's parseArgs, validated with messages that name the flag. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type BackendName } from '@distillery/backends';
 import { DistilleryDemoError } from './errors.js';
@@ -93,4 +95,45 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
     ...(values.backend !== undefined && { backend: backendName(values.backend) }),
     help: values.help ?? false,
   };
+}
+
+/** What is at `path`: 'file', 'folder', or undefined; a path under a file is reported as that file. */
+function whatIsAt(path: string): { kind: 'file' | 'folder'; at: string } | undefined {
+  for (let p = resolve(path); ; p = dirname(p)) {
+    // ENOTDIR (a path under a file) reads as "nothing here": the walk up finds the file.
+    const stat = existsSync(p) ? statSync(p) : undefined;
+    if (stat) return stat.isDirectory() ? (p === resolve(path) ? { kind: 'folder', at: p } : undefined) : { kind: 'file', at: p };
+    if (dirname(p) === p) return undefined;
+  }
+}
+
+/**
+ * The demo's destinations, checked before any data is read or model trained (a full run takes
+ * minutes): `--out` and `--cache` are folders, `--json` a file (its own earlier report is
+ * replaced, nothing else), and `--teacher`, when a path, exists.
+ */
+export function checkDemoPaths(options: DemoOptions): void {
+  const refuse = (message: string): never => {
+    throw new DistilleryDemoError('OPTION_INVALID', `${message}; see pnpm demo --help`);
+  };
+  for (const [flag, dir] of [['out', options.outDir], ['cache', options.cacheDir]] as const) {
+    const found = whatIsAt(dir);
+    if (found?.kind === 'file') refuse(`--${flag} ${dir}: ${found.at === resolve(dir) ? 'is a file' : `lies under ${found.at}, which is a file`}; name a folder`);
+  }
+  if (options.json !== undefined) {
+    const found = whatIsAt(options.json);
+    if (found?.kind === 'folder') refuse(`--json ${options.json}: is a folder; name a file such as results.json`);
+    if (found?.kind === 'file' && found.at !== resolve(options.json)) refuse(`--json ${options.json}: lies under ${found.at}, which is a file`);
+    if (found?.kind === 'file' && !isDemoReport(found.at)) refuse(`--json ${options.json}: already exists and is not a report of this demo; name a new file`);
+  }
+  if (options.teacher !== undefined && /^[./~]|^[A-Za-z]:/.test(options.teacher) && !existsSync(options.teacher)) refuse(`--teacher ${options.teacher}: does not exist; name a saved model folder (config.json + model.safetensors) or a hub id`);
+}
+
+function isDemoReport(file: string): boolean {
+  try {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return typeof json === 'object' && json !== null && 'settings' in json && 'studentDistilled' in json;
+  } catch {
+    return false;
+  }
 }

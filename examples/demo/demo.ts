@@ -19,7 +19,7 @@ import {
 import { AttentionPlugin, DistillationTrainer, HiddenStatePlugin, LogitKdPlugin } from '@distillery/plugins';
 import { Trainer, accuracy, argmaxPredictions, f1, initBackend } from '@distillery/trainer';
 import type { EvalPrediction, Example, LogEntry, TrainerCallback } from '@distillery/trainer';
-import { DEMO_USAGE, parseDemoArgs } from './args.js';
+import { DEMO_USAGE, parseDemoArgs, checkDemoPaths } from './args.js';
 import type { DemoOptions } from './args.js';
 import { SemiSupervisedCollator } from './collator.js';
 import type { TransferExample } from './collator.js';
@@ -186,6 +186,7 @@ async function main(): Promise<void> {
     console.log(DEMO_USAGE);
     return;
   }
+  checkDemoPaths(options);
   const backend = await initBackend(options.backend ? { backend: options.backend } : {});
   if (options.task === 'masked-lm') {
     await runMlmDemo(options);

@@ -349,7 +349,7 @@ describe('generated careless-input sweep: every flag and config field of every c
       const outcomes: Outcome[] = [];
       for (const option of command(name).options) {
         const flag = option.long?.replace(/^--/, '');
-        if (!flag || option.negate || !(option.required || option.optional) || ['config', 'set', 'backend'].includes(flag)) continue;
+        if (!flag || option.negate || !(option.required || option.optional)) continue;
         const fieldPath = configPathOf(option.description);
         const probeOut = freshOut();
         const baseArgv = baseline.flags(probeOut);
@@ -368,7 +368,8 @@ describe('generated careless-input sweep: every flag and config field of every c
           if (i >= 0) argv[i + 1] = flagText;
           else argv.push(`--${flag}`, flagText);
           let configArgs: string[] = [];
-          if (baseline.config) {
+          // The baseline's config file, unless --config itself is the flag swept.
+          if (baseline.config && flag !== 'config') {
             mkdirSync(out, { recursive: true });
             const file = join(out, 'config.json');
             writeFileSync(file, JSON.stringify(baseline.config(out)));

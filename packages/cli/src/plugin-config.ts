@@ -3,36 +3,16 @@
  * loss plugins. Each type lists its options and their kinds, so an unknown option or a wrong
  * value is refused as `plugins[i].<field>` before training starts.
  */
-import { AttentionPlugin, CosinePlugin, DistilleryPluginsError, HiddenStatePlugin, LogitKdPlugin, MiniLmPlugin, PatientKdPlugin, TinyBertPlugin, type LayerMapSpec, type LossPlugin, type ProjectorInit, type Schedule, type ShapeContext } from '@distillery/plugins';
+import { AttentionPlugin, CosinePlugin, DistilleryPluginsError, HiddenStatePlugin, LogitKdPlugin, MiniLmPlugin, PatientKdPlugin, TinyBertPlugin, type LayerMapSpec, type LossPlugin, type OptionRange, type ProjectorInit, type Schedule, type ShapeContext, FRACTION_RANGE, TEMPERATURE_RANGE, WEIGHT_RANGE, describeRange, inRange } from '@distillery/plugins';
 import { readSafetensors, type TensorEntry } from '@distillery/models';
 import type { ConfigFields } from './config.js';
 
 /**
  * How an option is checked: a value kind, or the allowed strings. A schedule or number carries
- * its range, checked at every point a schedule can take (a linear schedule only moves between
- * its ends), so `alpha: {kind: linear, from: 0, to: 2}` fails here, not at step 900.
+ * its range (the plugins' own, which their constructors check too), checked at every point a
+ * schedule can take, so `alpha: {kind: linear, from: 0, to: 2}` is named here as the config field.
  */
-type OptionKind = { schedule: Range } | { number: Range } | 'int' | 'boolean' | 'layerMap' | 'projector' | readonly string[];
-
-interface Range {
-  min: number;
-  /** `min` itself is refused (temperatures). */
-  above?: true;
-  max?: number;
-}
-
-/**
- * Loss weights: 0 switches a term off; a negative one would reward the student for diverging;
- * far above 1e6 the weighted loss and its gradients overflow float32 (every step skipped).
- */
-const WEIGHT: Range = { min: 0, max: 1e6 };
-/** logitKd alpha mixes soft and hard terms: alpha and 1 − alpha are both weights. */
-const FRACTION: Range = { min: 0, max: 1 };
-/**
- * Temperatures divide logits, and the soft loss is scaled by T²: far above 1000 every
- * distribution is uniform and T² · KL leaves float32's range (every step would be skipped).
- */
-const TEMPERATURE: Range = { min: 0, above: true, max: 1000 };
+type OptionKind = { schedule: OptionRange } | { number: OptionRange } | 'int' | 'boolean' | 'layerMap' | 'projector' | readonly string[];
 
 const REDUCTION = ['mean', 'sum'] as const;
 
@@ -43,11 +23,11 @@ interface PluginType {
 }
 
 export const PLUGIN_TYPES: Readonly<Record<string, PluginType>> = {
-  logitKd: { options: { kind: ['kl', 'mse', 'regression'], temperature: { schedule: TEMPERATURE }, alpha: { schedule: FRACTION }, target: ['sequence', 'token', 'span'] }, create: (o) => new LogitKdPlugin(o) },
+  logitKd: { options: { kind: ['kl', 'mse', 'regression'], temperature: { schedule: TEMPERATURE_RANGE }, alpha: { schedule: FRACTION_RANGE }, target: ['sequence', 'token', 'span'] }, create: (o) => new LogitKdPlugin(o) },
   hiddenState: { options: { layerMap: 'layerMap', includeEmbeddings: 'boolean', maskPadding: 'boolean', reduction: REDUCTION, projector: 'projector' }, create: (o) => new HiddenStatePlugin(o) },
   attention: { options: { layerMap: 'layerMap', target: ['probabilities', 'scores'], maskPadding: 'boolean', reduction: REDUCTION }, create: (o) => new AttentionPlugin(o) },
   tinyBert: {
-    options: { layerMap: 'layerMap', attentionLayerMap: 'layerMap', reduction: REDUCTION, embeddingProjector: 'projector', hiddenProjector: 'projector', attentionTarget: ['probabilities', 'scores'], temperature: { number: TEMPERATURE }, intermediateSteps: 'int' },
+    options: { layerMap: 'layerMap', attentionLayerMap: 'layerMap', reduction: REDUCTION, embeddingProjector: 'projector', hiddenProjector: 'projector', attentionTarget: ['probabilities', 'scores'], temperature: { number: TEMPERATURE_RANGE }, intermediateSteps: 'int' },
     create: (o) => new TinyBertPlugin(o),
   },
   miniLm: { options: {}, create: (o) => new MiniLmPlugin(o) },
@@ -55,17 +35,13 @@ export const PLUGIN_TYPES: Readonly<Record<string, PluginType>> = {
   patientKd: { options: { layerMap: 'layerMap' }, create: (o) => new PatientKdPlugin(o) },
 };
 
-function bounded(f: ConfigFields, v: unknown, path: string, range: Range): number {
+function bounded(f: ConfigFields, v: unknown, path: string, range: OptionRange): number {
   const x = f.number(v, path);
-  const { min, above, max } = range;
-  if ((above ? x <= min : x < min) || (max !== undefined && x > max)) {
-    const want = max !== undefined ? `in ${above ? '(' : '['}${min}, ${max}]` : above ? `> ${min}` : `>= ${min}`;
-    f.fail(path, `must be ${want}, got ${x}.`);
-  }
+  if (!inRange(x, range)) f.fail(path, `must be ${describeRange(range)}, got ${x}.`);
   return x;
 }
 
-function schedule(f: ConfigFields, v: unknown, path: string, range: Range): Schedule {
+function schedule(f: ConfigFields, v: unknown, path: string, range: OptionRange): Schedule {
   if (typeof v === 'number') return bounded(f, v, path, range);
   const o = f.object(v, path);
   const kind = f.choice(o.kind, `${path}.kind`, ['constant', 'linear']);
@@ -149,7 +125,7 @@ export function parsePlugins(f: ConfigFields, v: unknown, path = 'plugins', defa
     f.keys(o, at, ['type', 'name', 'weight', ...Object.keys(type.options)]);
     const options: Record<string, unknown> = { ...defaults[o.type as string] };
     if (o.name !== undefined) options.name = f.string(o.name, `${at}.name`);
-    if (o.weight !== undefined) options.weight = schedule(f, o.weight, `${at}.weight`, WEIGHT);
+    if (o.weight !== undefined) options.weight = schedule(f, o.weight, `${at}.weight`, WEIGHT_RANGE);
     for (const [key, kind] of Object.entries(type.options)) {
       if (o[key] !== undefined) options[key] = option(f, kind, o[key], `${at}.${key}`);
     }

@@ -28,7 +28,18 @@ export type ModelsErrorCode =
   | 'INPUT_ON_DEVICE'
   | 'UNKNOWN_PARAMETER'
   | 'LABELS_INVALID'
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  /** A public function got an argument of the wrong type (a number where a folder path goes). */
+  | 'ARGUMENT_INVALID'
+  /** savePretrained's folder holds a config.json / model.safetensors no model save wrote: never replaced. */
+  | 'OUTPUT_PATH_INVALID';
+
+/** A folder / hub id argument of a public function must be a non-empty string; `call` names the function. */
+export function requirePathArgument(value: unknown, call: string): asserts value is string {
+  if (typeof value === 'string' && value.trim() !== '') return;
+  const got = value === '' ? 'an empty string' : value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value;
+  throw new DistilleryModelsError('ARGUMENT_INVALID', `${call}: expects a folder path or hub id (a non-empty string), got ${got}.`);
+}
 
 export class DistilleryModelsError extends Error {
   override readonly name = 'DistilleryModelsError';

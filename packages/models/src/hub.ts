@@ -4,7 +4,7 @@
  * layout when online. Python's `huggingface_hub` and this resolver share one cache.
  */
 import { defaultFileStore, exists, joinPath, platform, readText, type FileStore } from '@distillery/storage';
-import { DistilleryModelsError } from './errors.js';
+import { DistilleryModelsError, requirePathArgument } from './errors.js';
 
 export interface ResolveOptions {
   /** Hub cache root; default `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`. */
@@ -60,6 +60,7 @@ async function cachedSnapshot(store: FileStore, repoDir: string, revision: strin
  * A path that exists is used as is; otherwise it is a hub id, served from the cache or downloaded.
  */
 export async function resolveModelDir(idOrPath: string, options: ResolveOptions = {}): Promise<string> {
+  requirePathArgument(idOrPath, 'fromPretrained');
   const store = options.store ?? defaultFileStore();
   const found = await store.stat(idOrPath);
   if (found?.kind === 'file') {

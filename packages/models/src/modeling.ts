@@ -5,9 +5,9 @@
  * exactly HF's key set, and `fromPretrained`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { defaultFileStore, joinPath, type FileStore } from '@distillery/storage';
+import { defaultFileStore, joinPath, readText, type FileStore } from '@distillery/storage';
 import { configToJSON, readConfig, withOverrides, type Activation, type ModelConfig } from './config.js';
-import { DistilleryModelsError } from './errors.js';
+import { DistilleryModelsError, requirePathArgument } from './errors.js';
 import { resolveModelDir, type ResolveOptions } from './hub.js';
 import { prepareInputs, type BaseModelOutput, type EncoderInputs, type ForwardOptions, type ModelInputs } from './inputs.js';
 import { ForwardContext, type LayerNorm, type Linear } from './layers.js';
@@ -182,12 +182,14 @@ export abstract class PreTrainedModel<C extends ModelConfig = ModelConfig, I ext
    * `dir` of `options.store` (default: the file system in Node, OPFS in a browser).
    */
   async savePretrained(dir: string, options: StoreOptions = {}): Promise<void> {
+    requirePathArgument(dir, `${this.constructor.name}.savePretrained`);
     const store = options.store ?? defaultFileStore();
     try {
       await store.mkdir(dir);
     } catch (cause) {
       throw new DistilleryModelsError('WRITE_FAILED', `${dir}: could not create the folder in ${store.where} (${(cause as Error).message}); check the path and its permissions.`, { cause });
     }
+    await refuseForeignConfig(dir, store);
     // `await data()`: parameters may live on a GPU, where a synchronous read throws in Node.
     const tensors = new Map(await Promise.all([...this.store.params].map(async ([name, v]) => [name, { shape: v.shape, data: (await v.data()) as Float32Array }] as const)));
     const config = configToJSON({ ...this.config, architectures: [this.constructor.name] });
@@ -248,6 +250,27 @@ function reportLoading(cls: string, file: string, info: LoadingInfo, log: boolea
   if (info.missingKeys.length > 0) say(`[distillery] ${cls}: weights not in ${file}, newly initialized: ${info.missingKeys.join(', ')}. Train the model before using it for predictions.`);
   if (info.unexpectedKeys.length > 0) say(`[distillery] ${cls}: ${file} has weights this class does not use: ${info.unexpectedKeys.join(', ')}.`);
   if (info.mismatchedKeys.length > 0) say(`[distillery] ${cls}: re-initialized weights with mismatched shapes: ${info.mismatchedKeys.join(', ')}.`);
+}
+
+/**
+ * A config.json in the target folder that is not a model's (a project's settings, another tool's)
+ * is the user's: savePretrained refuses instead of replacing it and the weights beside it.
+ */
+async function refuseForeignConfig(dir: string, store: FileStore): Promise<void> {
+  const file = joinPath(dir, 'config.json');
+  const kind = (await store.stat(file))?.kind;
+  if (kind === undefined) return;
+  let modelType: unknown;
+  if (kind === 'file') {
+    try {
+      modelType = (JSON.parse(await readText(store, file)) as { model_type?: unknown } | null)?.model_type;
+    } catch {
+      modelType = undefined;
+    }
+  }
+  if (typeof modelType !== 'string') {
+    throw new DistilleryModelsError('OUTPUT_PATH_INVALID', `${store.absolute(file)}: already exists and is not a model config (${kind === 'directory' ? 'a folder' : 'no "model_type"'}); savePretrained would replace it and write weights beside it. Save into a new or empty folder, or one a model was saved to.`);
+  }
 }
 
 /** Write `path` atomically through `store` (a reader never sees half a file); a failure names the path. */

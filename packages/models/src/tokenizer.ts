@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { defaultFileStore, exists, joinPath, readText, type FileStore } from '@distillery/storage';
 import type { Tokenizer as Engine } from '@huggingface/tokenizers';
-import { DistilleryModelsError } from './errors.js';
+import { DistilleryModelsError, requirePathArgument } from './errors.js';
 import { resolveModelDir, type ResolveOptions } from './hub.js';
 import { chunkOffsets, tokenizerShape, whitespaceChunks, type TokenizerShape } from './token-offsets.js';
 import { writeAtomic } from './modeling.js';
@@ -121,6 +121,7 @@ export class AutoTokenizer {
 
   /** Load from a folder, or a hub id resolved through the HF cache (see resolveModelDir). */
   static async fromPretrained(idOrPath: string, options: ResolveOptions = {}): Promise<AutoTokenizer> {
+    requirePathArgument(idOrPath, 'AutoTokenizer.fromPretrained');
     const store = options.store ?? defaultFileStore();
     // A tokenizer-only folder has no config.json, so local folders skip resolveModelDir's model check.
     const dir = (await store.stat(idOrPath))?.kind === 'directory' ? store.absolute(idOrPath) : await resolveModelDir(idOrPath, options);
@@ -138,6 +139,7 @@ export class AutoTokenizer {
 
   /** HF's `save_pretrained`: this tokenizer's files into `dir` (next to a saved model, say), in `options.store` (default: the one it was read from). */
   async savePretrained(dir: string, options: { store?: FileStore } = {}): Promise<void> {
+    requirePathArgument(dir, 'AutoTokenizer.savePretrained');
     const store = options.store ?? this.store;
     if (store === this.store && store.absolute(dir) === this.dir) return;
     await store.mkdir(dir);

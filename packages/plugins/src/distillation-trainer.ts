@@ -84,6 +84,7 @@ export class DistillationTrainer<E extends Example = Example> extends Trainer<E,
   private termSums = new Map<string, { sum: number; count: number }>();
 
   constructor(options: DistillationTrainerOptions<E>) {
+    checkParts(options);
     const parent = options.container ?? rootContainer;
     const child = parent.createChildContainer();
     // A child's registrations hide its parent's, so re-register the parent's plugins next to ours.
@@ -153,4 +154,28 @@ export class DistillationTrainer<E extends Example = Example> extends Trainer<E,
     this.termSums.clear();
     return super.log({ ...logs, ...terms });
   }
+}
+
+/**
+ * The parts an outside caller most often gets wrong, refused by name before anything is built:
+ * the teacher (a model, a teacher cache, or a list of them) and each plugin (a LossPlugin object).
+ */
+function checkParts(options: DistillationTrainerOptions<Example>): void {
+  const what = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
+  if (typeof options !== 'object' || options === null) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `DistillationTrainer: expects an options object { model, teacher, plugins, args, trainDataset }, got ${what(options)}.`);
+  const teachers: unknown[] = Array.isArray(options.teacher) ? options.teacher : [options.teacher];
+  if (teachers.length === 0) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', 'DistillationTrainer: options.teacher is an empty list; pass at least one teacher model.');
+  teachers.forEach((t, i) => {
+    if (typeof (t as { forward?: unknown } | null)?.forward !== 'function') {
+      const at = Array.isArray(options.teacher) ? `options.teacher[${i}]` : 'options.teacher';
+      throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `DistillationTrainer: ${at} must be a model with forward() (e.g. from AutoModelForSequenceClassification.fromPretrained) or a TeacherCache, got ${what(t)}.`);
+    }
+  });
+  if (options.plugins !== undefined && !Array.isArray(options.plugins)) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `DistillationTrainer: options.plugins must be a list of loss plugins, e.g. [new LogitKdPlugin()], got ${what(options.plugins)}.`);
+  (options.plugins ?? []).forEach((p: unknown, i) => {
+    const plugin = p as Partial<LossPlugin> | null;
+    if (typeof plugin?.compute !== 'function' || typeof plugin.requires !== 'function' || typeof plugin.name !== 'string') {
+      throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `DistillationTrainer: options.plugins[${i}] must be a LossPlugin (name, weight, requires(), compute()), e.g. new LogitKdPlugin(); got ${what(p)}.`);
+    }
+  });
 }

@@ -10,6 +10,10 @@ export type TrainerErrorCode =
   | 'NON_FINITE_GRADIENT'
   | 'MODEL_INVALID'
   | 'WRITE_FAILED'
+  /** A log's place holds something the Trainer did not write (a folder, a user's file): never written to. */
+  | 'OUTPUT_PATH_INVALID'
+  /** train() was called while an earlier call on the same Trainer still runs. */
+  | 'TRAINER_BUSY'
   /** Every optimizer step of a logging window (or of the run's end) was skipped as non-finite: nothing was learned. */
   | 'NO_PROGRESS'
   /** The weights hold NaN/Inf; they are not saved over a good checkpoint. */

@@ -19,6 +19,6 @@ export interface TrainableModel<I = any, O extends { loss?: tf.Scalar } = any> {
   savePretrained(dir: string, options?: ModelStoreOptions): Promise<void> | void;
   /** Restore weights in place from a `savePretrained` folder. */
   loadWeights(dir: string, options?: ModelStoreOptions): Promise<void> | void;
-  /** When present, `numLabels` lets the trainer reject labels the classifier cannot score. */
-  readonly config?: { readonly numLabels?: number };
+  /** When present, `numLabels` lets the trainer reject labels the classifier cannot score, and `vocabSize` ids its embeddings do not hold. */
+  readonly config?: { readonly numLabels?: number; readonly vocabSize?: number };
 }

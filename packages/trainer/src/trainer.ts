@@ -14,7 +14,7 @@ import { cleanStaleCheckpointTemps, latestCheckpoint, readCheckpoint, readTraine
 import { clipByGlobalNorm, globalNorm } from './clip.js';
 import { DataCollatorWithPadding, type DataCollator, type ModelInputs } from './data/collator.js';
 import { DataLoader, type RawBatch } from './data/dataloader.js';
-import { countItems, exampleLabel, isIndexedDataset, validateDataset, type Dataset, type Example } from './data/dataset.js';
+import { checkDatasetKind, countItems, exampleLabel, isIndexedDataset, validateDataset, type Dataset, type Example } from './data/dataset.js';
 import { mixSeed } from './data/rng.js';
 import { DistilleryTrainerError } from './errors.js';
 import { nonFiniteNames } from './finite.js';
@@ -102,8 +102,12 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
   /** Set when an evaluation beat the best metric; the next save records its folder as the best. */
   private newBest = false;
   private readonly initialized: Promise<void>;
+  /** Set while train() runs. */
+  private training = false;
 
   constructor(options: TrainerOptions<E, I, O>) {
+    if (typeof options !== 'object' || options === null) throw new DistilleryTrainerError('ARGS_INVALID', `Trainer: expects an options object { model, args, trainDataset, ... }, got ${options === null ? 'null' : typeof options}.`);
+    if (options.args === undefined) throw new DistilleryTrainerError('ARGS_INVALID', 'Trainer: options.args is required: a TrainingArguments or its fields, e.g. { outputDir: "runs/exp1" }.');
     this.args = options.args instanceof TrainingArguments ? options.args : new TrainingArguments(options.args);
     this.model = options.model;
     if (typeof this.model?.forward !== 'function' || typeof this.model.namedParameters !== 'function') {
@@ -194,12 +198,17 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
   }
 
   async train(options: { resumeFromCheckpoint?: boolean | string } = {}): Promise<TrainOutput> {
-    await this.initialized;
+    // Two loops over one model, optimizer and state would interleave their updates.
+    if (this.training) throw new DistilleryTrainerError('TRAINER_BUSY', 'Trainer.train: already running on this trainer; await the first call before calling train() again (or use another Trainer).');
+    this.training = true;
     try {
+      await this.initialized;
       return await this.innerTrain(options.resumeFromCheckpoint);
     } catch (error) {
       await this.callHook('onException', { error });
       throw error;
+    } finally {
+      this.training = false;
     }
   }
 
@@ -207,7 +216,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     const args = this.args;
     if (!this.trainDataset) throw new DistilleryTrainerError('ARGS_INVALID', 'Trainer.train: no trainDataset; pass it to the Trainer constructor.');
     const numLabels = this.model.config?.numLabels;
-    if (isIndexedDataset(this.trainDataset)) validateDataset(this.trainDataset, 'trainDataset', numLabels);
+    this.checkDataset(this.trainDataset, 'trainDataset');
     const loader = new DataLoader(this.trainDataset, {
       batchSize: args.perDeviceTrainBatchSize,
       shuffle: true,
@@ -499,6 +508,13 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     }
   }
 
+  /** The dataset's kind, and (when in memory) every example, against the model's label count and vocabulary. */
+  private checkDataset(dataset: Dataset<E>, name: string): void {
+    checkDatasetKind(dataset, name);
+    const config = this.model.config;
+    if (isIndexedDataset(dataset)) validateDataset(dataset, name, config?.numLabels, typeof config?.vocabSize === 'number' ? config.vocabSize : undefined);
+  }
+
   /** Evaluate on `evalDataset` (or the one given): `${prefix}_loss` plus computeMetrics, logged. */
   async evaluate(evalDataset?: Dataset<E>, options: { metricKeyPrefix?: string } = {}): Promise<Record<string, number>> {
     await this.initialized;
@@ -521,7 +537,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
 
   private async predictionLoop(dataset: Dataset<E>, prefix: string, keepPredictions: boolean): Promise<PredictionOutput> {
     const numLabels = this.model.config?.numLabels;
-    if (isIndexedDataset(dataset)) validateDataset(dataset, `${prefix}Dataset`, numLabels);
+    this.checkDataset(dataset, `${prefix}Dataset`);
     const loader = new DataLoader(dataset, { batchSize: this.args.perDeviceEvalBatchSize, shuffle: false, name: `${prefix}Dataset`, ...(numLabels !== undefined && { numLabels }) });
     const started = performance.now();
     const predictions: EvalPrediction['predictions'] = [];

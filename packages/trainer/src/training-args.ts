@@ -162,6 +162,9 @@ export class TrainingArguments {
   readonly loggingDir: string;
 
   constructor(init: TrainingArgumentsInit) {
+    if (typeof init !== 'object' || init === null || Array.isArray(init)) {
+      throw new DistilleryTrainerError('ARGS_INVALID', `TrainingArguments: expects an object of fields such as { outputDir: "runs/exp1", learningRate: 5e-5 }, got ${Array.isArray(init) ? 'a list' : show(init)}.`);
+    }
     for (const key of Object.keys(init)) {
       if (!KNOWN.has(key)) invalid(key, `unknown field; the fields are ${[...KNOWN].sort().join(', ')}.`);
     }

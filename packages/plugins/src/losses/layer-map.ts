@@ -29,6 +29,23 @@ export interface LayerMapOptions {
   what?: string;
 }
 
+/** A spec's own shape (kind, `every`, the map's pairs), before any model is known; `where` names the option. */
+export function checkLayerMapSpec(where: string, spec: unknown): void {
+  const bad = (message: string): never => {
+    throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${where} ${message}`);
+  };
+  const s = spec as { kind?: unknown; every?: unknown; map?: unknown } | null;
+  if (typeof s !== 'object' || s === null || !['uniform', 'last', 'skip', 'explicit'].includes(s.kind as string)) bad(`must be { kind: "uniform" | "last" | "skip" | "explicit", ... }, got ${JSON.stringify(spec)}.`);
+  if (s!.kind === 'skip' && !(Number.isSafeInteger(s!.every) && (s!.every as number) >= 1)) bad(`"skip": every must be a positive integer, got ${JSON.stringify(s!.every)}.`);
+  if (s!.kind === 'explicit') {
+    const pairs = Array.isArray(s!.map) ? s!.map : typeof s!.map === 'object' && s!.map !== null ? Object.entries(s!.map).map(([k, t]) => [Number(k), t]) : undefined;
+    if (pairs === undefined || pairs.length === 0) bad('"explicit": map must be a non-empty { student: teacher } record or list of [student, teacher] pairs.');
+    for (const pair of pairs!) {
+      if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((i) => Number.isSafeInteger(i) && i >= 0)) bad(`"explicit": ${JSON.stringify(pair)} is not a [student, teacher] pair of layer indices >= 0.`);
+    }
+  }
+}
+
 /**
  * Resolve a spec into hidden-state pairs for a student with `studentLayers` and a
  * teacher with `teacherLayers` transformer layers. Every index is range-checked so a

@@ -1,10 +1,10 @@
 /** AttentionDistill: attention-map MSE over a layer map; teacher heads averaged when counts differ. */
 import type * as tf from '@tensorflow/tfjs';
 import { attentionMseLoss } from '../losses/attention.js';
-import { resolveAttentionMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
+import { checkLayerMapSpec, resolveAttentionMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
 import type { LossContext, LossPlugin, OutputRequest, ShapeContext } from '../plugin.js';
-import type { Schedule } from '../schedule.js';
-import { need, ready, reportPairs } from './require.js';
+import { need, ready, reportPairs, pluginIdentity } from './require.js';
+import { checkChoice, type Schedule } from '../schedule.js';
 
 export interface AttentionPluginOptions {
   name?: string;
@@ -28,8 +28,10 @@ export class AttentionPlugin implements LossPlugin {
   map?: LayerMap;
 
   constructor(private readonly options: AttentionPluginOptions = {}) {
-    this.name = options.name ?? 'attention';
-    this.weight = options.weight ?? 1;
+    ({ name: this.name, weight: this.weight } = pluginIdentity('AttentionPlugin', options, 'attention'));
+    checkChoice('AttentionPlugin.target', options.target, ['probabilities', 'scores']);
+    checkChoice('AttentionPlugin.reduction', options.reduction, ['mean', 'sum']);
+    if (options.layerMap !== undefined) checkLayerMapSpec('AttentionPlugin.layerMap', options.layerMap);
   }
 
   requires(): OutputRequest {

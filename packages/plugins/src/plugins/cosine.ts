@@ -4,7 +4,7 @@ import { cosineHiddenLoss } from '../losses/cosine.js';
 import type { LinearProjection } from '../losses/projection.js';
 import type { LossContext, LossPlugin, OutputRequest, SetupContext } from '../plugin.js';
 import type { Schedule } from '../schedule.js';
-import { need, projectionIfNeeded } from './require.js';
+import { need, projectionIfNeeded, pluginIdentity } from './require.js';
 
 export interface CosinePluginOptions {
   name?: string;
@@ -17,8 +17,7 @@ export class CosinePlugin implements LossPlugin {
   projector?: LinearProjection;
 
   constructor(options: CosinePluginOptions = {}) {
-    this.name = options.name ?? 'cosine';
-    this.weight = options.weight ?? 1;
+    ({ name: this.name, weight: this.weight } = pluginIdentity('CosinePlugin', options, 'cosine'));
   }
 
   requires(): OutputRequest {

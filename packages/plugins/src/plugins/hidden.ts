@@ -1,11 +1,11 @@
 /** LayerDistill: hidden-state MSE over a layer map, through a learned projection when widths differ. */
 import type * as tf from '@tensorflow/tfjs';
 import { hiddenMseLoss } from '../losses/hidden.js';
-import { resolveLayerMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
+import { checkLayerMapSpec, resolveLayerMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
 import type { LinearProjection, ProjectorInit } from '../losses/projection.js';
 import type { LossContext, LossPlugin, ModelShape, OutputRequest, SetupContext, ShapeContext } from '../plugin.js';
-import type { Schedule } from '../schedule.js';
-import { applyOf, need, projectionIfNeeded, ready, reportPairs } from './require.js';
+import { applyOf, need, projectionIfNeeded, ready, reportPairs, pluginIdentity } from './require.js';
+import { checkChoice, type Schedule } from '../schedule.js';
 
 export interface HiddenStatePluginOptions {
   name?: string;
@@ -30,8 +30,9 @@ export class HiddenStatePlugin implements LossPlugin {
   projector?: LinearProjection;
 
   constructor(private readonly options: HiddenStatePluginOptions = {}) {
-    this.name = options.name ?? 'hidden';
-    this.weight = options.weight ?? 1;
+    ({ name: this.name, weight: this.weight } = pluginIdentity('HiddenStatePlugin', options, 'hidden'));
+    checkChoice('HiddenStatePlugin.reduction', options.reduction, ['mean', 'sum']);
+    if (options.layerMap !== undefined) checkLayerMapSpec('HiddenStatePlugin.layerMap', options.layerMap);
   }
 
   requires(): OutputRequest {

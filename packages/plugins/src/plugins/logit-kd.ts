@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { combineTeacherLogits, logitKdLoss, type LogitKdKind, type LogitTarget } from '../losses/logit-kd.js';
 import type { LossContext, LossPlugin, OutputRequest, Progress } from '../plugin.js';
-import { scheduleValue, type Schedule } from '../schedule.js';
+import { FRACTION_RANGE, TEMPERATURE_RANGE, checkChoice, checkSchedule, scheduleValue, type Schedule } from '../schedule.js';
+import { pluginIdentity } from './require.js';
 
 export interface LogitKdPluginOptions {
   name?: string;
@@ -25,12 +26,15 @@ export class LogitKdPlugin implements LossPlugin {
   private readonly target: LogitTarget | undefined;
 
   constructor(options: LogitKdPluginOptions = {}) {
-    this.name = options.name ?? 'kd';
-    this.weight = options.weight ?? 1;
+    ({ name: this.name, weight: this.weight } = pluginIdentity('LogitKdPlugin', options, 'kd'));
     this.kind = options.kind ?? 'kl';
     this.temperature = options.temperature ?? 4;
     this.alpha = options.alpha ?? 0.5;
     this.target = options.target;
+    checkChoice('LogitKdPlugin.kind', this.kind, ['kl', 'mse', 'regression']);
+    checkSchedule('LogitKdPlugin.temperature', this.temperature, TEMPERATURE_RANGE);
+    checkSchedule('LogitKdPlugin.alpha', this.alpha, FRACTION_RANGE);
+    checkChoice('LogitKdPlugin.target', this.target, ['sequence', 'token', 'span']);
   }
 
   requires(): OutputRequest {

@@ -7,7 +7,7 @@ import { DistilleryPluginsError } from '../errors.js';
 import { miniLmLoss } from '../losses/relation.js';
 import type { LossContext, LossPlugin, OutputRequest, ParameterSource, SetupContext } from '../plugin.js';
 import type { Schedule } from '../schedule.js';
-import { need, ready } from './require.js';
+import { need, ready, pluginIdentity } from './require.js';
 
 /** HF names of layer `i`'s value projection, per family (ALBERT: the group serving layer i). */
 function valueParamSuffixes(layer: number, numLayers: number, config: unknown): string[] {
@@ -51,8 +51,7 @@ export class MiniLmPlugin implements LossPlugin {
   private shapes?: SetupContext;
 
   constructor(options: MiniLmPluginOptions = {}) {
-    this.name = options.name ?? 'minilm';
-    this.weight = options.weight ?? 1;
+    ({ name: this.name, weight: this.weight } = pluginIdentity('MiniLmPlugin', options, 'minilm'));
   }
 
   requires(): OutputRequest {

@@ -1,11 +1,11 @@
 /** Patient-KD: normalised [CLS] MSE on mapped intermediate layers (PKD-skip by default). */
 import type * as tf from '@tensorflow/tfjs';
-import { resolveLayerMap, type LayerMap, type LayerMapSpec } from '../losses/layer-map.js';
+import { checkLayerMapSpec, resolveLayerMap, type LayerMap, type LayerMapSpec } from '../losses/layer-map.js';
 import { patientKdLoss } from '../losses/patient.js';
 import type { LinearProjection } from '../losses/projection.js';
 import type { LossContext, LossPlugin, ModelShape, OutputRequest, SetupContext, ShapeContext } from '../plugin.js';
 import type { Schedule } from '../schedule.js';
-import { applyOf, need, projectionIfNeeded, ready } from './require.js';
+import { applyOf, need, projectionIfNeeded, ready, pluginIdentity } from './require.js';
 
 export interface PatientKdPluginOptions {
   name?: string;
@@ -21,8 +21,8 @@ export class PatientKdPlugin implements LossPlugin {
   projector?: LinearProjection;
 
   constructor(private readonly options: PatientKdPluginOptions = {}) {
-    this.name = options.name ?? 'pkd';
-    this.weight = options.weight ?? 1;
+    ({ name: this.name, weight: this.weight } = pluginIdentity('PatientKdPlugin', options, 'pkd'));
+    if (options.layerMap !== undefined) checkLayerMapSpec('PatientKdPlugin.layerMap', options.layerMap);
   }
 
   requires(): OutputRequest {

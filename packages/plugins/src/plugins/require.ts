@@ -4,6 +4,19 @@ import { DistilleryPluginsError } from '../errors.js';
 import { LinearProjection, type ProjectorInit } from '../losses/projection.js';
 import { pairName, type LayerMap } from '../losses/layer-map.js';
 import { requireOutput, type DistillOutputs, type LossContext } from '../plugin.js';
+import { WEIGHT_RANGE, checkSchedule, type Schedule } from '../schedule.js';
+
+/**
+ * A built-in plugin's name and weight from its options (checked: the weight at every point of
+ * its schedule); `plugin` is the class name, for messages (`LogitKdPlugin.weight must be ...`).
+ */
+export function pluginIdentity(plugin: string, options: { name?: string; weight?: Schedule }, defaultName: string): { name: string; weight: Schedule } {
+  if (typeof options !== 'object' || options === null) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${plugin}: expects an options object such as { weight: 1 }, got ${options === null ? 'null' : typeof options}.`);
+  if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${plugin}.name must be a non-empty string, got ${JSON.stringify(options.name)}.`);
+  const weight = options.weight ?? 1;
+  checkSchedule(`${plugin}.weight`, weight, WEIGHT_RANGE);
+  return { name: options.name ?? defaultName, weight };
+}
 
 /** The output list a plugin asked for, or a typed error saying which flag produces it. */
 export function need<K extends 'hiddenStates' | 'attentions' | 'attentionScores'>(outputs: DistillOutputs, key: K, who: string, plugin: string): NonNullable<DistillOutputs[K]> {

@@ -7,12 +7,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { attentionMseLoss } from '../losses/attention.js';
 import { hiddenMseLoss } from '../losses/hidden.js';
-import { attentionMapFromHiddenMap, reducePairs, resolveAttentionMap, resolveLayerMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
+import { attentionMapFromHiddenMap, checkLayerMapSpec, reducePairs, resolveAttentionMap, resolveLayerMap, type LayerMap, type LayerMapSpec, type PairReduction } from '../losses/layer-map.js';
 import { combineTeacherLogits, softTargetKlLoss } from '../losses/logit-kd.js';
 import type { LinearProjection, ProjectorInit } from '../losses/projection.js';
 import type { LossContext, LossPlugin, OutputRequest, Progress, SetupContext, ShapeContext } from '../plugin.js';
-import type { Schedule } from '../schedule.js';
-import { applyOf, need, projectionIfNeeded, ready, reportPairs } from './require.js';
+import { applyOf, need, projectionIfNeeded, ready, reportPairs, pluginIdentity } from './require.js';
+import { DistilleryPluginsError } from '../errors.js';
+import { TEMPERATURE_RANGE, checkChoice, describeRange, inRange, type Schedule } from '../schedule.js';
 
 export interface TinyBertPluginOptions {
   name?: string;
@@ -53,8 +54,13 @@ export class TinyBertPlugin implements LossPlugin {
   hiddenProjector?: LinearProjection;
 
   constructor(private readonly options: TinyBertPluginOptions = {}) {
-    this.name = options.name ?? 'tinybert';
-    this.weight = options.weight ?? 1;
+    ({ name: this.name, weight: this.weight } = pluginIdentity('TinyBertPlugin', options, 'tinybert'));
+    if (options.temperature !== undefined && !inRange(options.temperature, TEMPERATURE_RANGE)) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `TinyBertPlugin.temperature must be ${describeRange(TEMPERATURE_RANGE)}, got ${JSON.stringify(options.temperature)}.`);
+    if (options.intermediateSteps !== undefined && !(Number.isSafeInteger(options.intermediateSteps) && options.intermediateSteps >= 0)) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `TinyBertPlugin.intermediateSteps must be an integer >= 0, got ${JSON.stringify(options.intermediateSteps)}.`);
+    checkChoice('TinyBertPlugin.attentionTarget', options.attentionTarget, ['probabilities', 'scores']);
+    checkChoice('TinyBertPlugin.reduction', options.reduction, ['mean', 'sum']);
+    if (options.layerMap !== undefined) checkLayerMapSpec('TinyBertPlugin.layerMap', options.layerMap);
+    if (options.attentionLayerMap !== undefined) checkLayerMapSpec('TinyBertPlugin.attentionLayerMap', options.attentionLayerMap);
   }
 
   stage(progress: Progress): TinyBertStage {

@@ -8,8 +8,8 @@
 import { crc32c } from '@aws-crypto/crc32c';
 import protobuf from 'protobufjs';
 import { defaultFileStore, joinPath, platform, type FileStore } from '@distillery/storage';
-import { DistilleryTrainerError } from '../errors.js';
 import type { CallbackHook, TrainerCallback } from './handler.js';
+import { logWriteFailed } from './jsonl-logger.js';
 
 /** The fields of tensorflow/core/util/event.proto and framework/summary.proto that scalars use. */
 const EVENT = protobuf.Root.fromJSON({
@@ -53,32 +53,51 @@ export class TensorBoardCallback implements TrainerCallback {
 
   constructor(private readonly store: FileStore = defaultFileStore()) {}
 
+  /** The event file is created before the first step: a loggingDir that cannot hold it costs no training. */
+  onTrainBegin: CallbackHook = async (args) => {
+    await this.open(args.loggingDir);
+  };
+
   onLog: CallbackHook = async (args, state, _control, ctx) => {
     const values = Object.entries(ctx.logs ?? {})
       .filter(([key, v]) => key !== 'step' && Number.isFinite(v))
       .map(([key, v]) => ({ tag: tensorBoardTag(key), simpleValue: v }));
     if (values.length === 0) return;
-    await this.write(args.loggingDir, { step: state.globalStep, summary: { value: values } });
+    const file = await this.open(args.loggingDir);
+    await this.append(file, this.encode({ step: state.globalStep, summary: { value: values } }));
   };
 
-  /** The event file of this writer (one per process, as TensorFlow's writers name them). */
+  /** The event file of this writer (one per run, as TensorFlow's writers name them). */
   get path(): string | undefined {
     return this.file;
   }
 
-  private async write(dir: string, event: Record<string, unknown>): Promise<void> {
-    const records: Buffer[] = [];
-    if (this.file === undefined) {
-      const { hostName, processId } = platform();
-      this.file = joinPath(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostName}.${processId}.0`);
-      records.push(this.encode({ fileVersion: 'brain.Event:2' }));
-    }
-    records.push(this.encode(event));
+  /**
+   * A new event file in `dir`: TensorBoard reads every events file of a folder as one run, so an
+   * earlier run's files stay as they are. The trailing counter skips names already taken (another
+   * writer of this process in the same second), as TensorFlow's writers do.
+   */
+  private async open(dir: string): Promise<string> {
+    if (this.file !== undefined) return this.file;
+    const { hostName, processId } = platform();
+    const base = joinPath(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostName}.${processId}`);
+    let file = `${base}.0`;
     try {
       await this.store.mkdir(dir);
-      await this.store.appendFile(this.file, Buffer.concat(records));
+      for (let n = 1; (await this.store.stat(file)) !== undefined; n++) file = `${base}.${n}`;
     } catch (cause) {
-      throw new DistilleryTrainerError('WRITE_FAILED', `could not write the TensorBoard event file ${this.file}: ${(cause as Error).message}; check loggingDir, free disk space and permissions.`, { cause });
+      throw logWriteFailed('TensorBoard event file', this.store.absolute(file), cause);
+    }
+    await this.append(file, this.encode({ fileVersion: 'brain.Event:2' }));
+    this.file = file;
+    return file;
+  }
+
+  private async append(file: string, record: Buffer): Promise<void> {
+    try {
+      await this.store.appendFile(file, record);
+    } catch (cause) {
+      throw logWriteFailed('TensorBoard event file', this.store.absolute(file), cause);
     }
   }
 

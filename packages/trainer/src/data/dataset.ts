@@ -52,6 +52,8 @@ export class ExampleValidator {
   constructor(
     private readonly name: string,
     private readonly numLabels?: number,
+    /** The model's embedding rows: an id beyond them is gathered silently wrong by tfjs, so it is refused here. */
+    private readonly vocabSize?: number,
   ) {}
 
   check(e: Example, index: number): void {
@@ -59,7 +61,7 @@ export class ExampleValidator {
     const fail = (field: string, msg: string): never => {
       throw new DistilleryTrainerError('DATASET_INVALID', `${at}.${field}: ${msg}`);
     };
-    if (typeof e !== 'object' || e === null) fail('', `must be an object {inputIds, label?}, got ${typeof e}.`);
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new DistilleryTrainerError('DATASET_INVALID', `${at}: must be an object like {inputIds: [2, 7, 3], label: 0}, got ${Array.isArray(e) ? 'a list' : typeof e}.`);
     if (e.text !== undefined && typeof e.text !== 'string') fail('text', `must be a string, got ${typeof e.text}; keep the source text as a string, or drop the field.`);
     if (e.textPair !== undefined && (typeof e.textPair !== 'string' || e.text === undefined)) fail('textPair', `must be a string beside text, got ${typeof e.textPair}${e.text === undefined ? ' without text' : ''}; keep the pair's second text as a string, or drop the field.`);
     if (!Array.isArray(e.inputIds) || e.inputIds.length === 0) fail('inputIds', 'must be a non-empty array of token ids; tokenize the text first.');
@@ -72,6 +74,8 @@ export class ExampleValidator {
       });
     };
     ints('inputIds', e.inputIds);
+    const beyond = this.vocabSize === undefined ? -1 : e.inputIds.findIndex((x) => x >= this.vocabSize!);
+    if (beyond >= 0) fail(`inputIds[${beyond}]`, `${e.inputIds[beyond]} is beyond the model's vocabSize (${this.vocabSize}); tokenize with the model's tokenizer.`);
     ints('attentionMask', e.attentionMask);
     ints('tokenTypeIds', e.tokenTypeIds);
 
@@ -99,9 +103,17 @@ export class ExampleValidator {
   }
 }
 
+/** A list of examples (any array-like object) or an async iterable of them; anything else is refused by name. */
+export function checkDatasetKind(dataset: unknown, name: string): asserts dataset is Dataset {
+  const isObject = typeof dataset === 'object' && dataset !== null;
+  const indexed = isObject && typeof (dataset as ArrayLike<unknown>).length === 'number';
+  const stream = isObject && typeof (dataset as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
+  if (!indexed && !stream) throw new DistilleryTrainerError('DATASET_INVALID', `${name} must be a list of examples like [{inputIds: [2, 7, 3], label: 0}] (or an async iterable of them), got ${dataset === null ? 'null' : typeof dataset}.`);
+}
+
 /** Validate a whole in-memory dataset up front (empty, ids, labels, mixed label types). */
-export function validateDataset(dataset: ArrayLike<Example>, name: string, numLabels?: number): void {
+export function validateDataset(dataset: ArrayLike<Example>, name: string, numLabels?: number, vocabSize?: number): void {
   if (dataset.length === 0) throw new DistilleryTrainerError('DATASET_INVALID', `${name} is empty; pass at least one example.`);
-  const v = new ExampleValidator(name, numLabels);
+  const v = new ExampleValidator(name, numLabels, vocabSize);
   for (let i = 0; i < dataset.length; i++) v.check(dataset[i]!, i);
 }
