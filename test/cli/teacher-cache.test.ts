@@ -120,6 +120,22 @@ describe('cache-teacher and distill --teacher-cache', () => {
     expect((await listCheckpoints(outputDir))).toEqual([]);
   });
 
+  it('a .bin damaged after cache-teacher wrote it stops distill with one CACHE_INVALID line naming the file, no stack', async () => {
+    const damaged = join(tmp, 'damaged');
+    expect((await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--eval-file', task.eval, '--max-length', '16', '--out', damaged, '--hidden-states')).code).toBe(0);
+    const bin = join(damaged, 'shard-00000-of-00001.bin');
+    // 0xFF bytes read as NaN, which no teacher output holds; the size stays right, so only a read finds it.
+    const bytes = readFileSync(bin);
+    bytes.fill(0xff, 0, bytes.length);
+    writeFileSync(bin, bytes);
+    const outputDir = join(tmp, 'from-damaged');
+    const r = await cli('distill', '--config', config, '--output-dir', outputDir, '--teacher-cache', damaged);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('error'))).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.stderr.split('\n').at(-1)).toMatch(new RegExp(`^error \\[CACHE_INVALID\\]: teacher cache ${damaged}: ${bin} holds a non-finite value at byte \\d+, which no teacher output has \\(the file is damaged\\); rerun cache-teacher for that shard\\.$`));
+  });
+
   it('a missing shard, or --shard auto outside an Indexed Job, fails with one line saying what to run', async () => {
     const partial = join(tmp, 'partial');
     expect((await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--max-length', '16', '--out', partial, '--shard', '1/3')).code).toBe(0);

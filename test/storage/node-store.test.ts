@@ -17,6 +17,22 @@ describe('NodeFileStore', () => {
     expect(hasSyncAccess(store)).toBe(true);
   });
 
+  it('reads a file at positions through one open reader, and says how short a read past the end fell', () => {
+    const file = joinPath(tempDir('distillery-store-'), 'rows.bin');
+    writeFileSync(file, Uint8Array.from({ length: 100 }, (_, i) => i));
+    const reader = store.openReader(file);
+    try {
+      expect(reader.size).toBe(100);
+      const target = new Uint8Array(5);
+      expect(reader.read(40, target)).toBe(5);
+      expect([...target]).toEqual([40, 41, 42, 43, 44]);
+      expect(reader.read(97, target)).toBe(3);
+      expect([...target.subarray(0, 3)]).toEqual([97, 98, 99]);
+    } finally {
+      reader.close();
+    }
+  });
+
   it('writes, appends, lists, stats, renames and removes', async () => {
     const dir = joinPath(tempDir('distillery-store-'), 'a', 'b');
     expect(await store.list(dir)).toEqual([]);

@@ -175,6 +175,7 @@ export function registerDistill(program: Command): void {
     writeFileAtomic(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
     config.plugins.forEach((p) => p.dispose?.());
     await Promise.all([student, ...teachers].map((m) => m.dispose()));
+    cached?.close();
     console.log(`distill: ${result.globalStep} steps, saved the student to ${args.outputDir}\n${formatMetrics(metrics)}`);
   });
 }

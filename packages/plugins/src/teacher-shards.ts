@@ -3,9 +3,11 @@
  * shard job runs the frozen teacher once over its slice of the rows and writes, per row, the
  * logits (all of them, or the top-k per position plus the log-normaliser, for vocabulary-sized
  * logits) and the hidden states / attentions the plugins need, at the row's own length. The
- * student run reads every shard into a `CachedTeacher`, a stand-in model whose forward serves a
+ * student run opens every shard as a `CachedTeacher`, a stand-in model whose forward serves a
  * batch from the cache (padding each row back to the batch's length), so the teacher is never
- * loaded. Rows are found by content (their token ids and token types), not by position.
+ * loaded. Only the index (row key → shard, offset, length) is held in memory; a batch reads its
+ * rows' pieces from the .bin files when it needs them. Rows are found by content (their token ids
+ * and token types), not by position.
  *
  * Top-k bound (README "Long runs"; test/cli/teacher-cache.test.ts): the reconstruction keeps the
  * top-k logits and spreads the rest of the T = 1 mass evenly over the other `V − k` classes. For
@@ -15,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { hostValues } from '@distillery/models';
-import { defaultFileStore, joinPath, readText, type FileStore } from '@distillery/storage';
+import { defaultFileStore, hasSyncAccess, joinPath, readText, type FileStore } from '@distillery/storage';
 import { DistilleryPluginsError } from './errors.js';
 import type { DistillBatch, DistillForwardOptions, DistillModel } from './objective.js';
 import type { DistillOutputs, ModelShape, OutputRequest } from './plugin.js';
@@ -128,6 +130,16 @@ export function expandTopK(packed: Float32Array, positions: number, k: number, c
   return out;
 }
 
+/** Throws CACHE_INVALID naming `file` when a top-k row holds an index that is not a class. */
+function checkTopKIndices(packed: Float32Array, positions: number, k: number, classes: number, file: string): void {
+  for (let p = 0; p < positions; p++) {
+    for (let j = 0; j < k; j++) {
+      const index = packed[p * (2 * k + 1) + k + j]!;
+      if (!Number.isInteger(index) || index < 0 || index >= classes) throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache: ${file} holds top-k index ${index}, not one of the teacher's ${classes} classes (the file is damaged); rerun cache-teacher for that shard.`);
+    }
+  }
+}
+
 /** Floats one row takes in a shard. */
 function rowFloats(m: Pick<ShardManifest, 'logitsShape' | 'topK' | 'hiddenStates' | 'attentions' | 'modelShape'>, length: number): number {
   const logits = rowLogitsShape(m.logitsShape, length);
@@ -194,21 +206,88 @@ export async function computeTeacherShard(
   return { manifest, data: concat(chunks) };
 }
 
-/** A stand-in teacher that serves every batch from a complete set of shards. */
+/**
+ * Where one shard's floats come from. With a store that reads synchronously (Node), the .bin is
+ * opened once and each row read at its offset when a batch needs it, so only the index lives in
+ * memory; a store without synchronous reads (a browser's OPFS) has the whole .bin read at open.
+ */
+interface ShardSource {
+  readonly file: string;
+  /**
+   * Floats `[offset, offset + count)`, valid until the next read (one reused buffer per shard);
+   * throws CACHE_INVALID naming the file when they are not all there.
+   */
+  read(offset: number, count: number): Float32Array;
+  close(): void;
+}
+
+async function openShard(store: FileStore, file: string, expectedFloats: number, fail: (message: string) => never): Promise<ShardSource> {
+  const rerun = 'rerun cache-teacher for that shard.';
+  const sizeCheck = (bytes: number): void => {
+    if (bytes !== expectedFloats * 4) fail(`${file} holds ${bytes / 4} floats, its manifest says ${expectedFloats}; ${rerun}`);
+  };
+  if (!hasSyncAccess(store)) {
+    const bytes = await store.readFile(file);
+    sizeCheck(bytes.byteLength);
+    const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    return { file, read: (offset, count) => data.subarray(offset, offset + count), close: () => undefined };
+  }
+  const reader = store.openReader(file);
+  try {
+    sizeCheck(reader.size);
+  } catch (e) {
+    reader.close();
+    throw e;
+  }
+  let scratch = new Float32Array(0);
+  return {
+    file,
+    read(offset, count) {
+      if (scratch.length < count) scratch = new Float32Array(count);
+      const values = scratch.subarray(0, count);
+      let bytes: number;
+      try {
+        bytes = reader.read(offset * 4, new Uint8Array(values.buffer, 0, count * 4));
+      } catch (cause) {
+        throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache: reading ${file} failed (${(cause as Error).message}); ${rerun}`, { cause });
+      }
+      // The file changed since it was opened (truncated by another job, a full disk on a copy).
+      if (bytes !== count * 4) fail(`${file} ends at byte ${offset * 4 + bytes}, before the row at bytes ${offset * 4}..${(offset + count) * 4} its manifest lists; ${rerun}`);
+      return values;
+    },
+    close: () => reader.close(),
+  };
+}
+
+/** One row in the index: its shard, its first float there, its real tokens. */
+interface RowRef {
+  shard: ShardSource;
+  offset: number;
+  length: number;
+}
+
+/** A stand-in teacher that serves every batch from a complete set of shards, reading rows on demand. */
 export class CachedTeacher implements DistillModel {
   readonly config: Record<string, unknown>;
   readonly modelShape: ModelShape;
-  private readonly rows = new Map<string, { data: Float32Array; offset: number; length: number }>();
+  /** Bytes read from the shards' .bin files after open (rows served), for memory and I/O accounting. */
+  bytesRead = 0;
+  private readonly rows = new Map<string, RowRef>();
   private readonly head: ShardManifest;
+  private readonly sources: ShardSource[];
 
-  private constructor(readonly dir: string, manifests: Array<{ manifest: ShardManifest; data: Float32Array }>) {
-    this.head = manifests[0]!.manifest;
+  private constructor(readonly dir: string, shards: Array<{ manifest: ShardManifest; source: ShardSource }>) {
+    this.head = shards[0]!.manifest;
     this.config = this.head.teacherConfig;
     this.modelShape = this.head.modelShape;
-    for (const { manifest, data } of manifests) for (const e of manifest.entries) this.rows.set(e.key, { data, offset: e.offset, length: e.length });
+    this.sources = shards.map((s) => s.source);
+    for (const { manifest, source } of shards) for (const e of manifest.entries) this.rows.set(e.key, { shard: source, offset: e.offset, length: e.length });
   }
 
-  /** Read every shard in `dir` of `store`; refuses an incomplete or mixed set, naming what is missing or differs. */
+  /**
+   * Open every shard in `dir` of `store` (manifests read, .bin sizes checked, rows not read);
+   * refuses an incomplete or mixed set, naming what is missing or differs. `close()` releases the files.
+   */
   static async open(dir: string, store: FileStore = defaultFileStore()): Promise<CachedTeacher> {
     const fail = (message: string): never => {
       throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${dir}: ${message}`);
@@ -219,7 +298,7 @@ export class CachedTeacher implements DistillModel {
     const listed = await store.list(dir);
     const names = listed.filter((n) => /^shard-\d+-of-\d+\.json$/.test(n));
     if (names.length === 0) fail('holds no shard-<i>-of-<n>.json; write it with `distillery cache-teacher --out DIR`.');
-    const shards = await Promise.all(names.map(async (name) => {
+    const manifests = await Promise.all(names.map(async (name) => {
       let manifest: ShardManifest;
       try {
         manifest = JSON.parse(await readText(store, joinPath(dir, name))) as ShardManifest;
@@ -227,24 +306,34 @@ export class CachedTeacher implements DistillModel {
         throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${dir}: ${name} is not valid JSON (${(cause as Error).message}); rerun cache-teacher for that shard.`, { cause });
       }
       if (manifest.format !== TEACHER_CACHE_FORMAT) fail(`${name} has format ${JSON.stringify(manifest.format)}, not ${TEACHER_CACHE_FORMAT}; rerun cache-teacher.`);
-      const bin = joinPath(dir, name.replace(/\.json$/, '.bin'));
       if (!listed.includes(name.replace(/\.json$/, '.bin'))) fail(`${name} has no ${name.replace(/\.json$/, '.bin')}; rerun cache-teacher for that shard.`);
-      const bytes = await store.readFile(bin);
-      const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      const expected = manifest.entries.reduce((n, e) => n + rowFloats(manifest, e.length), 0);
-      if (data.length !== expected) fail(`${bin} holds ${data.length} floats, its manifest says ${expected}; rerun cache-teacher for that shard.`);
-      return { manifest, data, name };
+      return { manifest, name };
     }));
-    const first = shards[0]!.manifest;
+    const first = manifests[0]!.manifest;
     const same: Array<keyof ShardManifest> = ['shards', 'rows', 'teacherConfig', 'logitsShape', 'topK', 'hiddenStates', 'attentions'];
-    for (const { manifest, name } of shards) {
+    for (const { manifest, name } of manifests) {
       const field = same.find((k) => JSON.stringify(manifest[k]) !== JSON.stringify(first[k]));
-      if (field !== undefined) fail(`${name} has ${field} ${JSON.stringify(manifest[field])} but ${shards[0]!.name} has ${JSON.stringify(first[field])}; every shard must come from one cache-teacher setup.`);
+      if (field !== undefined) fail(`${name} has ${field} ${JSON.stringify(manifest[field])} but ${manifests[0]!.name} has ${JSON.stringify(first[field])}; every shard must come from one cache-teacher setup.`);
     }
-    const present = new Set(shards.map((s) => s.manifest.shard));
+    const present = new Set(manifests.map((s) => s.manifest.shard));
     const missing = Array.from({ length: first.shards }, (_, i) => i).filter((i) => !present.has(i));
     if (missing.length > 0) fail(`shard(s) ${missing.join(', ')} of ${first.shards} are missing; run cache-teacher --shard i/${first.shards} for them.`);
+    const shards: Array<{ manifest: ShardManifest; source: ShardSource }> = [];
+    try {
+      for (const { manifest, name } of manifests) {
+        const expected = manifest.entries.reduce((n, e) => n + rowFloats(manifest, e.length), 0);
+        shards.push({ manifest, source: await openShard(store, joinPath(dir, name.replace(/\.json$/, '.bin')), expected, fail) });
+      }
+    } catch (e) {
+      for (const s of shards) s.source.close();
+      throw e;
+    }
     return new CachedTeacher(dir, shards);
+  }
+
+  /** Release the shard files (the cache serves nothing after). */
+  close(): void {
+    for (const s of this.sources) s.close();
   }
 
   /** Throws CACHE_INVALID naming what `request` asks for that the shards do not hold (call it before training). */
@@ -268,6 +357,17 @@ export class CachedTeacher implements DistillModel {
     return new Map();
   }
 
+  /** Floats of one row piece; teacher outputs are finite, so a NaN or infinity means a damaged file. */
+  private read(shard: ShardSource, offset: number, count: number): Float32Array {
+    const values = shard.read(offset, count);
+    this.bytesRead += count * 4;
+    // A plain loop: findIndex with a callback costs more than the read itself on hidden states.
+    let bad = -1;
+    for (let i = 0; i < count && bad < 0; i++) if (values[i]! - values[i]! !== 0) bad = i;
+    if (bad >= 0) throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${this.dir}: ${shard.file} holds a non-finite value at byte ${(offset + bad) * 4}, which no teacher output has (the file is damaged); rerun cache-teacher for that shard.`);
+    return values;
+  }
+
   forward(inputs: DistillBatch, options: DistillForwardOptions): DistillOutputs {
     const m = this.head;
     this.checkServes({ hiddenStates: options.outputHiddenStates, attentions: options.outputAttentions, attentionScores: options.outputAttentionScores });
@@ -287,18 +387,26 @@ export class CachedTeacher implements DistillModel {
     found.forEach((e, row) => {
       const len = e.length;
       const shape = rowLogitsShape(m.logitsShape, len);
-      const n = m.topK === null ? prod(shape) : (prod(shape) / classes) * (2 * m.topK + 1);
-      const packed = e.data.subarray(e.offset, e.offset + n);
+      const positions = prod(shape) / classes;
+      const n = m.topK === null ? prod(shape) : positions * (2 * m.topK + 1);
+      // Only the pieces this forward asks for are read: [logits | hidden states | attentions].
+      const packed = this.read(e.shard, e.offset, n);
+      if (m.topK !== null) checkTopKIndices(packed, positions, m.topK, classes, e.shard.file);
       // Padded token positions stay zero, as the plugins mask them out.
-      logits.set(m.topK === null ? packed : expandTopK(packed, prod(shape) / classes, m.topK, classes), row * (tokenLevel ? s : 1) * classes);
-      let at = e.offset + n;
-      for (let l = 0; l <= numLayers && m.hiddenStates; l++, at += len * h) if (options.outputHiddenStates) hidden[l]!.set(e.data.subarray(at, at + len * h), row * s * h);
-      for (let l = 0; l < numLayers && m.attentions; l++, at += numHeads * len * len) {
-        if (!options.outputAttentions) continue;
-        for (let head = 0; head < numHeads; head++) {
-          for (let q = 0; q < len; q++) {
-            const from = at + (head * len + q) * len;
-            attentions[l]!.set(e.data.subarray(from, from + len), ((row * numHeads + head) * s + q) * s);
+      logits.set(m.topK === null ? packed : expandTopK(packed, positions, m.topK, classes), row * (tokenLevel ? s : 1) * classes);
+      const hiddenFloats = m.hiddenStates ? (numLayers + 1) * len * h : 0;
+      if (options.outputHiddenStates) {
+        const values = this.read(e.shard, e.offset + n, hiddenFloats);
+        for (let l = 0; l <= numLayers; l++) hidden[l]!.set(values.subarray(l * len * h, (l + 1) * len * h), row * s * h);
+      }
+      if (options.outputAttentions) {
+        const values = this.read(e.shard, e.offset + n + hiddenFloats, numLayers * numHeads * len * len);
+        for (let l = 0; l < numLayers; l++) {
+          for (let head = 0; head < numHeads; head++) {
+            for (let q = 0; q < len; q++) {
+              const from = ((l * numHeads + head) * len + q) * len;
+              attentions[l]!.set(values.subarray(from, from + len), ((row * numHeads + head) * s + q) * s);
+            }
           }
         }
       }

@@ -4,10 +4,10 @@
  * done). Only this file and index.ts import `node:` modules; the browser entry never reaches them.
  */
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { joinPath } from './path.js';
-import type { FileStat, SyncFileStore } from './store.js';
+import type { FileStat, SyncFileReader, SyncFileStore } from './store.js';
 
 /** Write `data` to `path` and fsync it before returning (the atomic writers rename such a file into place). */
 export function writeDurably(path: string, data: string | Uint8Array): void {
@@ -113,6 +113,25 @@ export class NodeFileStore implements SyncFileStore {
 
   mkdirSync(dir: string): void {
     mkdirSync(dir, { recursive: true });
+  }
+
+  openReader(path: string): SyncFileReader {
+    const fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    return {
+      size,
+      read(position: number, target: Uint8Array): number {
+        let done = 0;
+        // readSync may return less than asked (reads over 2 GiB); 0 means the file ends here.
+        while (done < target.byteLength) {
+          const n = readSync(fd, target, done, target.byteLength - done, position + done);
+          if (n === 0) break;
+          done += n;
+        }
+        return done;
+      },
+      close: () => closeSync(fd),
+    };
   }
 
   async sync(path: string, options: { tree?: boolean } = {}): Promise<void> {

@@ -1,7 +1,7 @@
 // What both entries (Node: index.ts, browser: browser.ts) export alike.
 export { DistilleryStorageError } from './errors.js';
 export type { StorageErrorCode } from './errors.js';
-export type { FileStore, FileStat, SyncFileStore } from './store.js';
+export type { FileStore, FileStat, SyncFileReader, SyncFileStore } from './store.js';
 export { readText, exists, hasSyncAccess } from './store.js';
 export { joinPath, parentPath, baseName } from './path.js';
 export { OpfsFileStore } from './opfs.js';

@@ -45,6 +45,20 @@ export interface SyncFileStore extends FileStore {
   /** Write in place (not atomic, not fsynced: for caches that can be rebuilt). */
   writeFileSync(path: string, data: Uint8Array | string): void;
   mkdirSync(dir: string): void;
+  /** `path` opened once for positional reads (large files read piece by piece, e.g. teacher-cache shards). */
+  openReader(path: string): SyncFileReader;
+}
+
+/** A file open for synchronous positional reads. */
+export interface SyncFileReader {
+  /** Bytes of the file when it was opened. */
+  readonly size: number;
+  /**
+   * Fill `target` from byte `position`; returns the bytes read, fewer only where the file now ends
+   * before (the shape of OPFS's `FileSystemSyncAccessHandle.read(buffer, { at })`, for a worker's store).
+   */
+  read(position: number, target: Uint8Array): number;
+  close(): void;
 }
 
 export function hasSyncAccess(store: FileStore): store is SyncFileStore {
