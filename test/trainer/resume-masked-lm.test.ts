@@ -62,6 +62,6 @@ describe('masked-LM resume', () => {
     const ckpt = join(dir, 'checkpoint-2');
     const state = JSON.parse(readFileSync(join(ckpt, 'rng_state.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(ckpt, 'rng_state.json'), JSON.stringify({ ...state, collator: { rng: -1 } }));
-    await expect(run(dir, 1, { resume: ckpt })).rejects.toMatchObject({ code: 'CHECKPOINT_INVALID', message: expect.stringContaining('rng_state.json: collator must be {"rng": <uint32>}') });
+    await expect(run(dir, 1, { resume: ckpt })).rejects.toMatchObject({ code: 'CHECKPOINT_INVALID', message: expect.stringContaining(`${ckpt}/rng_state.json: collator must be {"rng": <uint32>}`) });
   });
 });

@@ -481,9 +481,15 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       await this.loadWeightsFrom(dir, data.variables);
       this.optimizer.loadStateDict(data.optimizer);
       this.lrScheduler!.loadStateDict(data.scheduler);
-      loader.loadState(data.rng.dataLoader);
-      if (data.rng.collator !== undefined) this.dataCollator.loadState?.(data.rng.collator);
-      else if (this.dataCollator.state?.() !== undefined) console.warn(`[distillery] ${dir}/rng_state.json holds no collator state (written before it was saved); the resumed run draws fresh masks, not those an uninterrupted run would.`);
+      try {
+        loader.loadState(data.rng.dataLoader);
+        if (data.rng.collator !== undefined) this.dataCollator.loadState?.(data.rng.collator);
+      } catch (e) {
+        // Their messages start "rng_state.json: …"; say which checkpoint holds it.
+        if (e instanceof DistilleryTrainerError) throw new DistilleryTrainerError(e.code, `${dir}/${e.message}`, { cause: e });
+        throw e;
+      }
+      if (data.rng.collator === undefined && this.dataCollator.state?.() !== undefined) console.warn(`[distillery] ${dir}/rng_state.json holds no collator state (written before it was saved); the resumed run draws fresh masks, not those an uninterrupted run would.`);
       const { maxSteps, numTrainEpochs, loggingSteps, evalSteps, saveSteps, trainBatchSize } = this.state;
       // Checkpoints from before statefulCallbacks existed restore no callback state.
       this.state = { ...s, skippedSteps: s.skippedSteps ?? [], statefulCallbacks: s.statefulCallbacks ?? {}, maxSteps, numTrainEpochs, loggingSteps, evalSteps, saveSteps, trainBatchSize };
