@@ -96,12 +96,12 @@ describe('SQuAD v2 (--version-2-with-negative)', () => {
       expect(r.stderr.trim().split('\n').at(-1)).toMatch(line);
     };
     // Without the flag the no-answer questions are refused, naming the question and the fix.
-    await refused(['--data', join(dir, 'eval.json')], /^error \[DATA_INVALID\]: .*eval\.json data\[0\]\.paragraphs\[\d+\]\.qas\[0\]: is_impossible: a SQuAD v2 question with no answer; set taskOptions\.versionWithNegative: true \(--version-2-with-negative\)/);
+    await refused(['--data', join(dir, 'eval.json')], /^error \[DATA_INVALID\]: .*eval\.json data\[0\]\.paragraphs\[\d+\]\.qas\[0\]: is_impossible: a SQuAD v2 question with no answer; set taskOptions\.version2WithNegative: true \(--version-2-with-negative\)/);
     const rows = join(dir, 'rows.jsonl');
     writeFileSync(rows, `${JSON.stringify({ id: 'a', question: 'where', context: 'f1 l2 f3', answers: { text: ['l2'], answer_start: [3] } })}\n${JSON.stringify({ id: 'b', question: 'where', context: 'f1 f3', answers: { text: [], answer_start: [] } })}\n`);
-    await refused(['--data', rows], /^error \[DATA_INVALID\]: .*rows\.jsonl question b: has no answers; a SQuAD v1 eval question needs one, or set taskOptions\.versionWithNegative: true/);
+    await refused(['--data', rows], /^error \[DATA_INVALID\]: .*rows\.jsonl question b: has no answers; a SQuAD v1 eval question needs one, or set taskOptions\.version2WithNegative: true/);
     writeFileSync(rows, `${JSON.stringify({ id: 'c', question: 'where', context: 'f1 l2', is_impossible: true, answers: { text: ['l2'], answer_start: [3] } })}\n`);
     await refused(['--data', rows, '--version-2-with-negative'], /^error \[DATA_INVALID\]: .*rows\.jsonl line 1: is_impossible is true but answers are given; SQuAD v2 leaves answers empty/);
-    await refused(['--data', join(dir, 'eval.json'), '--null-score-diff-threshold', '1'], /^error \[CONFIG_INVALID\]: .*null-score-diff-threshold.* only applies to SQuAD v2; also set taskOptions\.versionWithNegative: true/);
+    await refused(['--data', join(dir, 'eval.json'), '--null-score-diff-threshold', '1'], /^error \[CONFIG_INVALID\]: .*null-score-diff-threshold.* only applies to SQuAD v2; also set taskOptions\.version2WithNegative: true/);
   });
 });

@@ -93,7 +93,7 @@ describe('question answering features', () => {
       t === 0 ? (i === target ? 4 : 9) : i === target && t === f.endPosition ? 3 : 0,
     ]));
     expect(postprocessQaPredictions([example], features, logits)).toEqual(['new york']); // v1 never abstains
-    const v2 = (nullScoreDiffThreshold?: number) => postprocessQaPredictions([example], features, logits, { versionWithNegative: true, ...(nullScoreDiffThreshold !== undefined && { nullScoreDiffThreshold }) });
+    const v2 = (nullScoreDiffThreshold?: number) => postprocessQaPredictions([example], features, logits, { version2WithNegative: true, ...(nullScoreDiffThreshold !== undefined && { nullScoreDiffThreshold }) });
     // Null score = min over windows = 8; 8 - 6 = 2 > 0 → no answer; a threshold of 2 keeps the span.
     expect(v2()).toEqual(['']);
     expect(v2(1.99)).toEqual(['']);

@@ -7,7 +7,7 @@
  * - question answering: SQuAD JSON (`{"data": [{"paragraphs": [{"context", "qas": [...]}]}]}`)
  *   or rows `{"id", "question", "context", "answers": {"text": [...], "answer_start": [...]}}`
  *   (the HF datasets layout); SQuAD exact match and F1 after best-span post-processing. With
- *   `versionWithNegative`, SQuAD v2: questions may have no answer (`is_impossible`, empty
+ *   `version2WithNegative`, SQuAD v2: questions may have no answer (`is_impossible`, empty
  *   answers), predicted by the null score; exact / F1 with HasAns / NoAns splits.
  * - masked LM: plain text (`.txt`, a line per text) or rows `{"text"}`; masked 15% / 80-10-10
  *   while training, a fixed masking for the eval file; loss and perplexity.
@@ -62,9 +62,9 @@ export function readTokenRows(file: string): Array<TokenClassificationRow & { wh
 
 /**
  * One SQuAD question, checked; `answers` in either the SQuAD or the HF datasets layout. SQuAD v2's
- * no-answer questions (`is_impossible: true`, or no answers in the HF layout) need `versionWithNegative`.
+ * no-answer questions (`is_impossible: true`, or no answers in the HF layout) need `version2WithNegative`.
  */
-function squadExample(where: string, v: Record<string, unknown>, context: unknown, versionWithNegative: boolean): SquadExample {
+function squadExample(where: string, v: Record<string, unknown>, context: unknown, version2WithNegative: boolean): SquadExample {
   const { id, question, answers, is_impossible: impossible } = v;
   if (typeof question !== 'string' || question.trim() === '') fail(where, 'question must be a non-empty string.');
   if (typeof context !== 'string' || context === '') fail(where, 'context must be a non-empty string.');
@@ -75,7 +75,7 @@ function squadExample(where: string, v: Record<string, unknown>, context: unknow
       : answers === undefined ? [] : fail(where, 'answers must be a list of {"text", "answer_start"} or {"text": [...], "answer_start": [...]}.');
   if (impossible !== undefined && typeof impossible !== 'boolean') fail(where, `is_impossible must be true or false, got ${JSON.stringify(impossible)}.`);
   if (impossible === true && pairs.length > 0) fail(where, 'is_impossible is true but answers are given; SQuAD v2 leaves answers empty for a question with no answer (the spans go in plausible_answers).');
-  if (impossible === true && !versionWithNegative) fail(where, `is_impossible: a SQuAD v2 question with no answer; ${V2_HINT}`);
+  if (impossible === true && !version2WithNegative) fail(where, `is_impossible: a SQuAD v2 question with no answer; ${V2_HINT}`);
   return {
     id: typeof id === 'string' || typeof id === 'number' ? String(id) : where,
     question,
@@ -89,10 +89,10 @@ function squadExample(where: string, v: Record<string, unknown>, context: unknow
   };
 }
 
-const V2_HINT = 'set taskOptions.versionWithNegative: true (--version-2-with-negative) to train and score no-answer questions as SQuAD v2.';
+const V2_HINT = 'set taskOptions.version2WithNegative: true (--version-2-with-negative) to train and score no-answer questions as SQuAD v2.';
 
 /** SQuAD JSON (`data[].paragraphs[].qas[]`) or one question per row. */
-export function readSquad(file: string, versionWithNegative = false): SquadExample[] {
+export function readSquad(file: string, version2WithNegative = false): SquadExample[] {
   if (extname(file).toLowerCase() === '.json') {
     const text = readTextFile(file, { hint: DATA_FIELDS });
     let json: unknown;
@@ -108,12 +108,12 @@ export function readSquad(file: string, versionWithNegative = false): SquadExamp
         if (!Array.isArray(article?.paragraphs)) fail(`${file} data[${a}]`, 'paragraphs must be a list of {"context", "qas"}.');
         return (article.paragraphs as Array<{ context?: unknown; qas?: unknown }>).flatMap((p, pi) => {
           if (!Array.isArray(p?.qas)) fail(`${file} data[${a}].paragraphs[${pi}]`, 'qas must be a list of {"id", "question", "answers"}.');
-          return (p.qas as Array<Record<string, unknown>>).map((q, qi) => squadExample(`${file} data[${a}].paragraphs[${pi}].qas[${qi}]`, q, p.context, versionWithNegative));
+          return (p.qas as Array<Record<string, unknown>>).map((q, qi) => squadExample(`${file} data[${a}].paragraphs[${pi}].qas[${qi}]`, q, p.context, version2WithNegative));
         });
       });
     }
   }
-  return readRows(file, DATA_FIELDS).map(({ where, value }: Row) => squadExample(where, value, value.context, versionWithNegative));
+  return readRows(file, DATA_FIELDS).map(({ where, value }: Row) => squadExample(where, value, value.context, version2WithNegative));
 }
 
 /** Plain-text lines (`.txt`) or the `text` of each row. */
@@ -161,7 +161,7 @@ export function readTaskData(f: ConfigFields, task: Exclude<TaskName, 'sequence-
 
   if (task === 'question-answering') {
     const docStride = options.docStride ?? Math.floor(maxLength / 4);
-    const v2 = options.versionWithNegative;
+    const v2 = options.version2WithNegative;
     const read = (file: string) => {
       const examples = readSquad(file, v2);
       return { examples, features: questionAnsweringFeatures(examples, tokenizer, { maxLength, docStride }) };
@@ -180,7 +180,7 @@ export function readTaskData(f: ConfigFields, task: Exclude<TaskName, 'sequence-
         evalDataset: evalSet.features,
         evaluate: async (model, batchSize): Promise<Record<string, number>> => {
           const out = await evaluator(model, evalFile!, batchSize, {}).predict(evalSet.features as never, { metricKeyPrefix: 'eval' });
-          const post = { versionWithNegative: v2, ...(options.nullScoreDiffThreshold !== undefined && { nullScoreDiffThreshold: options.nullScoreDiffThreshold }) };
+          const post = { version2WithNegative: v2, ...(options.nullScoreDiffThreshold !== undefined && { nullScoreDiffThreshold: options.nullScoreDiffThreshold }) };
           const answers = postprocessQaPredictions(evalSet.examples, evalSet.features as QuestionAnsweringFeature[], out.predictions as number[][][], post);
           const golds = evalSet.examples.map((e) => e.answers.map((a) => a.text));
           if (v2) return { ...Object.fromEntries(Object.entries(squadV2Metrics(answers, golds)).map(([k, v]) => [`eval_${k}`, v])), eval_runtime: out.metrics.eval_runtime! };

@@ -2,7 +2,7 @@
  * `--task`: which head a command trains, distils or evaluates. Given, or inferred from the
  * model's `architectures[0]` (BertForTokenClassification → token-classification, …); a model
  * that names none is a sequence classifier, as before tasks existed. Task options live in
- * `taskOptions` (labels, labelAllTokens, docStride, versionWithNegative, nullScoreDiffThreshold, mlmProbability).
+ * `taskOptions` (labels, labelAllTokens, docStride, version2WithNegative, nullScoreDiffThreshold, mlmProbability).
  */
 import {
   AutoConfig, AutoModelForMaskedLM, AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoModelForTokenClassification, withOverrides,
@@ -21,7 +21,7 @@ export interface TaskOptions {
   /** Question answering: context tokens shared by neighbouring windows (default a quarter of maxLength). */
   docStride?: number;
   /** Question answering: SQuAD v2, questions may have no answer (HF's `version_2_with_negative`). */
-  versionWithNegative: boolean;
+  version2WithNegative: boolean;
   /** Question answering, SQuAD v2: predict no answer when the null score beats the best span by more (HF's `null_score_diff_threshold`, default 0). */
   nullScoreDiffThreshold?: number;
   /** Masked LM: share of tokens chosen for prediction. */
@@ -36,7 +36,7 @@ export interface TaskConfig {
 
 export const TASK_FLAGS: readonly OverrideFlag[] = [
   { flag: 'task', path: 'task', description: `${TASKS.join(' | ')} (default: from the model's architectures)` },
-  { flag: 'version-2-with-negative', path: 'taskOptions.versionWithNegative', description: 'question answering: SQuAD v2, questions may have no answer', boolean: true },
+  { flag: 'version-2-with-negative', path: 'taskOptions.version2WithNegative', description: 'question answering: SQuAD v2, questions may have no answer', boolean: true },
   { flag: 'null-score-diff-threshold', path: 'taskOptions.nullScoreDiffThreshold', description: 'SQuAD v2: predict no answer when the null score beats the best span by more than this (default 0)' },
 ];
 
@@ -44,15 +44,15 @@ export const TASK_FLAGS: readonly OverrideFlag[] = [
 export function parseTaskConfig(f: ConfigFields): TaskConfig {
   const task = f.optional(f.get('task'), 'task', (v, p) => f.choice(v, p, TASKS));
   const o = f.object(f.get('taskOptions') ?? {}, 'taskOptions');
-  f.keys(o, 'taskOptions', ['labels', 'labelAllTokens', 'docStride', 'versionWithNegative', 'nullScoreDiffThreshold', 'mlmProbability']);
+  f.keys(o, 'taskOptions', ['labels', 'labelAllTokens', 'docStride', 'version2WithNegative', 'nullScoreDiffThreshold', 'mlmProbability']);
   const labels = f.optional(o.labels, 'taskOptions.labels', (v, p) => {
     if (!Array.isArray(v) || v.length === 0) f.fail(p, 'must be a non-empty list of tag names in label-id order, e.g. ["O", "B-PER", "I-PER"].');
     return v.map((x, i) => f.string(x, `${p}[${i}]`));
   });
   const docStride = f.optional(o.docStride, 'taskOptions.docStride', (v, p) => f.int(v, p, 0));
-  const versionWithNegative = f.optional(o.versionWithNegative, 'taskOptions.versionWithNegative', (v, p) => f.boolean(v, p)) ?? false;
+  const version2WithNegative = f.optional(o.version2WithNegative, 'taskOptions.version2WithNegative', (v, p) => f.boolean(v, p)) ?? false;
   const nullScoreDiffThreshold = f.optional(o.nullScoreDiffThreshold, 'taskOptions.nullScoreDiffThreshold', (v, p) => f.number(v, p));
-  if (nullScoreDiffThreshold !== undefined && !versionWithNegative) f.fail('taskOptions.nullScoreDiffThreshold', 'only applies to SQuAD v2; also set taskOptions.versionWithNegative: true (--version-2-with-negative), or drop it.');
+  if (nullScoreDiffThreshold !== undefined && !version2WithNegative) f.fail('taskOptions.nullScoreDiffThreshold', 'only applies to SQuAD v2; also set taskOptions.version2WithNegative: true (--version-2-with-negative), or drop it.');
   const mlmProbability = f.optional(o.mlmProbability, 'taskOptions.mlmProbability', (v, p) => f.number(v, p, 0)) ?? 0.15;
   if (!(mlmProbability > 0 && mlmProbability < 1)) f.fail('taskOptions.mlmProbability', `must lie strictly between 0 and 1, got ${mlmProbability}.`);
   return {
@@ -61,7 +61,7 @@ export function parseTaskConfig(f: ConfigFields): TaskConfig {
       ...(labels !== undefined && { labels }),
       labelAllTokens: f.optional(o.labelAllTokens, 'taskOptions.labelAllTokens', (v, p) => f.boolean(v, p)) ?? false,
       ...(docStride !== undefined && { docStride }),
-      versionWithNegative,
+      version2WithNegative,
       ...(nullScoreDiffThreshold !== undefined && { nullScoreDiffThreshold }),
       mlmProbability,
     },

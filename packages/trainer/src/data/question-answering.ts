@@ -81,7 +81,7 @@ export interface QaPostprocessOptions {
    * when its null score — [CLS] start + end, the lowest over its windows — beats the best span's
    * score by more than `nullScoreDiffThreshold`. Default false.
    */
-  versionWithNegative?: boolean;
+  version2WithNegative?: boolean;
   /** HF's `null_score_diff_threshold`. Default 0. */
   nullScoreDiffThreshold?: number;
 }
@@ -94,7 +94,7 @@ function topIndices(values: readonly number[], n: number): number[] {
 /**
  * The predicted answer text of every example: over all its features, the context span with the
  * highest start + end logit among the n-best starts and ends, end ≥ start, at most
- * `maxAnswerLength` tokens (HF's `postprocess_qa_predictions`); with `versionWithNegative`, ''
+ * `maxAnswerLength` tokens (HF's `postprocess_qa_predictions`); with `version2WithNegative`, ''
  * (no answer) where the null score wins. `predictions[f]` holds feature f's `[S][2]` (start, end) logits.
  */
 export function postprocessQaPredictions(examples: readonly SquadExample[], features: readonly QuestionAnsweringFeature[], predictions: ReadonlyArray<ReadonlyArray<readonly number[]>>, options: QaPostprocessOptions = {}): string[] {
@@ -119,11 +119,11 @@ export function postprocessQaPredictions(examples: readonly SquadExample[], feat
         const score = starts[s]! + ends[e]!;
         const text = context.slice(os[0], oe[1]);
         // SQuAD v2 weighs the null score against the best span that has text.
-        if (score > current.score && (!options.versionWithNegative || text !== '')) Object.assign(current, { score, text });
+        if (score > current.score && (!options.version2WithNegative || text !== '')) Object.assign(current, { score, text });
       }
     }
   });
-  if (!options.versionWithNegative) return best.map((b) => b.text);
+  if (!options.version2WithNegative) return best.map((b) => b.text);
   const threshold = options.nullScoreDiffThreshold ?? 0;
   // With no span at all HF's fallback prediction scores 0.
   return best.map((b) => (b.nullScore - (b.score === -Infinity ? 0 : b.score) > threshold ? '' : b.text));
