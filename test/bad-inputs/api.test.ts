@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { AutoModelForSequenceClassification, AutoTokenizer, BertForSequenceClassification, createConfig, writeWordPieceTokenizer } from '@distillery/models';
-import { AttentionPlugin, DistillationTrainer, HiddenStatePlugin, LogitKdPlugin, TinyBertPlugin } from '@distillery/plugins';
-import { Trainer, TrainingArguments, initBackend, type Example, type TrainingArgumentsInit } from '@distillery/trainer';
+import { AttentionPlugin, DistillationObjective, DistillationTrainer, HiddenStatePlugin, LogitKdPlugin, TinyBertPlugin } from '@distillery/plugins';
+import { AdamW, DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments, initBackend, type Example, type TrainingArgumentsInit } from '@distillery/trainer';
 import { hashes } from '../helpers/hashes.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'distillery-api-misuse-'));
@@ -70,6 +70,19 @@ describe('models: fromPretrained / savePretrained / tokenizers', () => {
     await misuse(() => AutoTokenizer.fromPretrained(7 as never), /fromPretrained/);
   });
 
+  it('a model, forward() and encode() with arguments of the wrong kind', async () => {
+    await misuse(() => BertForSequenceClassification.fromConfig(null as never), /BertForSequenceClassification: expects a model config/);
+    await misuse(() => new BertForSequenceClassification(undefined as never), /expects a model config/);
+    const model = tiny();
+    await misuse(() => model.forward(undefined as never), /forward\(inputs\): expects \{ inputIds/);
+    await misuse(() => model.forward({ inputIds: [[2, 5, 3]] } as never), /inputIds: must be a \[batch, seqLen\] int32 tensor/);
+    await misuse(() => model.forward({ inputIds: tf.tensor2d([[2, 500, 3]], undefined, 'int32') }), /id 500, outside \[0, 30\)/);
+    model.dispose();
+    const tokenizer = await AutoTokenizer.fromPretrained(at('tok'));
+    for (const bad of [42, null, 'good']) await misuse(() => tokenizer.encode(bad as never), /encode\(\): texts must be a list of strings/);
+    await misuse(() => tokenizer.encode(['good'], { textPairs: 'bad' as never }), /encode\(\): textsPairs? must be a list/);
+  });
+
   it('savePretrained never replaces a config.json or model.safetensors it did not write, nor writes into a file', async () => {
     const model = tiny();
     await misuse(() => model.savePretrained(at('project')), /project.*config\.json.*not a model config/);
@@ -110,6 +123,18 @@ describe('trainer: TrainingArguments, Trainer, train()', () => {
     model.dispose();
   });
 
+  it('the optimizer, callbacks and collator the trainer exports, and resumeFromCheckpoint, with values out of range', async () => {
+    await misuse(() => new AdamW({ beta1: 2 }), /AdamW\.beta1 must be a number in \[0, 1\)/);
+    await misuse(() => new AdamW({ epsilon: 0 }), /AdamW\.epsilon/);
+    await misuse(() => new AdamW({ weightDecay: Number.NaN }), /AdamW\.weightDecay/);
+    await misuse(() => new EarlyStoppingCallback({ patience: -1 }), /EarlyStoppingCallback\.patience/);
+    await misuse(() => new DataCollatorWithPadding().collate([]), /collate: expects a non-empty list/);
+    await misuse(() => new DataCollatorWithPadding().collate('abc' as never), /collate: expects a non-empty list/);
+    const model = tiny();
+    await misuse(() => new Trainer({ model, args: quiet('resume'), trainDataset: rows }).train({ resumeFromCheckpoint: 42 as never }), /resumeFromCheckpoint must be true/);
+    model.dispose();
+  });
+
   it('train() called again while it runs is refused, and the running one finishes', async () => {
     const model = tiny();
     const trainer = new Trainer({ model, args: { ...quiet('twice'), maxSteps: 3 }, trainDataset: rows });
@@ -139,7 +164,9 @@ describe('plugins: options out of range, DistillationTrainer without its parts',
     const args = quiet('kd');
     await misuse(() => new DistillationTrainer({ model: student, plugins: [new LogitKdPlugin()], args, trainDataset: rows } as never), /teacher/);
     await misuse(() => new DistillationTrainer({ model: student, teacher: 'bert' as never, plugins: [new LogitKdPlugin()], args, trainDataset: rows }), /teacher/);
-    await misuse(() => new DistillationTrainer({ model: student, teacher, plugins: ['logitKd' as never], args, trainDataset: rows }), /plugins/);
+    await misuse(() => new DistillationTrainer({ model: student, teacher, plugins: ['logitKd' as never], args, trainDataset: rows }), /options\.plugins\[0\] must be a LossPlugin/);
+    await misuse(() => new DistillationObjective('logitKd' as never, [teacher]), /DistillationObjective: plugins must be a list of loss plugins/);
+    await misuse(() => new DistillationObjective([new LogitKdPlugin()], ['runs/teacher'] as never), /DistillationObjective: teachers\[0\] must be a model with forward\(\)/);
     await misuse(() => new DistillationTrainer({ model: student, teacher, plugins: [new HiddenStatePlugin({ layerMap: { kind: 'explicit', map: [[1, 9]] } })], args, trainDataset: rows }), /layerMap: teacher index 9 is outside 0\.\.2/);
     student.dispose();
     teacher.dispose();

@@ -305,6 +305,8 @@ describe('config: every field checked up front, named by file (or the flag that 
     await refused(['distill', '--config', file, '--set', 'training={"outputDir":"never","learningRate":"x"}'], 'CONFIG_INVALID', /^error \[CONFIG_INVALID\]: --set training=.* \(training\.learningRate\)/);
     await refused(['distill', '--config', file, '--train-file', join(tmp, 'missing.jsonl')], 'CONFIG_INVALID', /^error \[CONFIG_INVALID\]: --train-file .*missing\.jsonl \(data\.train\) names .*missing\.jsonl, which does not exist/);
     await refused(['distill', '--config', file, '--train-file', tmp], 'CONFIG_INVALID', /--train-file .* \(data\.train\) names .*, which is a folder/);
+    // A count the model layer would refuse later is named as the flag that set it.
+    await refused(['distill', '--config', file, '--num-labels', '100000000'], 'CONFIG_INVALID', /^error \[CONFIG_INVALID\]: --num-labels 100000000 \(numLabels\) must be an integer in \[1, 1048576\]/);
   });
 });
 

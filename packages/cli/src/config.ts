@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { parseConfig, type ModelConfig } from '@distillery/models';
+import { MAX_GENERATED_LABELS, parseConfig, type ModelConfig } from '@distillery/models';
 import { DistilleryTrainerError, TrainingArguments, type TrainingArgumentsInit } from '@distillery/trainer';
 import { DistilleryCliError } from './errors.js';
 import { checkOutputDir, type InputPath } from './output-path.js';
@@ -134,9 +134,9 @@ export class ConfigFields {
     return v;
   }
 
-  int(v: unknown, path: string, min: number): number {
+  int(v: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
     // Exact integers only: beyond 2^53 a count or size is no longer the number written.
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) this.fail(path, `must be an integer >= ${min}, got ${describe(v)}.`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) this.fail(path, `must be an integer ${max < Number.MAX_SAFE_INTEGER ? `in [${min}, ${max}]` : `>= ${min}`}, got ${describe(v)}.`);
     return v;
   }
 
@@ -203,7 +203,7 @@ export function commonConfig(f: ConfigFields, need: { train: boolean; eval: bool
   const tokenizer = f.optional(f.get('tokenizer'), 'tokenizer', (v, p) => f.folderOrHubId(v, p));
   return {
     ...(tokenizer !== undefined && { tokenizer }),
-    ...optionalField('numLabels', f.optional(f.get('numLabels'), 'numLabels', (v, p) => f.int(v, p, 1))),
+    ...optionalField('numLabels', f.optional(f.get('numLabels'), 'numLabels', (v, p) => f.int(v, p, 1, MAX_GENERATED_LABELS))),
     data: {
       ...(train !== undefined && { train }),
       ...(evalFile !== undefined && { eval: evalFile }),

@@ -102,7 +102,7 @@ const activation: Parser<Activation> = (v, k, f) => {
   throw new DistilleryModelsError('UNKNOWN_ACTIVATION', `${f}: "${k}" is ${show(v)}, which this port does not implement; use one of ${ACTIVATIONS.join(', ')}.`);
 };
 /** `num_labels` alone makes us generate LABEL_i names: cap it so a one-line config cannot demand millions of them. */
-const MAX_GENERATED_LABELS = 1 << 20;
+export const MAX_GENERATED_LABELS = 1 << 20;
 const labelCount: Parser<number> = (v, k, f) =>
   Number.isSafeInteger(v) && (v as number) > 0 && (v as number) <= MAX_GENERATED_LABELS ? (v as number) : invalid(f, k, v, `a positive integer up to ${MAX_GENERATED_LABELS} (list a larger label set in id2label)`);
 const absolute: Parser<'absolute'> = (v, k, f) => (v === 'absolute' ? v : invalid(f, k, v, '"absolute" (relative position embeddings are not ported)'));

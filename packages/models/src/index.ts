@@ -12,7 +12,7 @@ export { initFromTeacher, selectTeacherLayers, parseTeacherLayerSelection } from
 export type { TeacherLayerSelection, InitFromTeacherReport } from './init-from-teacher.js';
 export { writeWordPieceTokenizer, bertBaseUncasedVocab } from './tokenizer-wordpiece.js';
 export type { WordPieceOptions } from './tokenizer-wordpiece.js';
-export { parseConfig, createConfig, withOverrides, configToJSON, readConfig, MODEL_TYPES, ACTIVATIONS } from './config.js';
+export { parseConfig, createConfig, MAX_GENERATED_LABELS, withOverrides, configToJSON, readConfig, MODEL_TYPES, ACTIVATIONS } from './config.js';
 export type { ModelType, Activation, ProblemType, CommonConfig, ModelConfig, ConfigFor, BertConfig, RobertaConfig, ElectraConfig, AlbertConfig, DistilBertConfig } from './config.js';
 export type { ModelInputs, QuestionAnsweringInputs, ForwardOptions, BaseModelOutput, ModelOutput, SequenceClassifierOutput, QuestionAnsweringOutput } from './inputs.js';
 export { linear, layerNorm, activation, softmax, embeddingLookup, ForwardContext } from './layers.js';

@@ -88,6 +88,7 @@ function checkIds(t: tf.Tensor, field: string, limit: number, limitName: string)
 
 /** Validate and flatten inputs. `typeVocabSize` 0 means the family has no token types. */
 export function prepareInputs(inputs: ModelInputs, vocabSize: number, typeVocabSize: number): EncoderInputs {
+  if (typeof inputs !== 'object' || inputs === null) throw new DistilleryModelsError('INPUT_INVALID', `forward(inputs): expects { inputIds, attentionMask?, tokenTypeIds? } (int32 tensors), got ${inputs === null ? 'null' : typeof inputs}.`);
   const { inputIds, attentionMask, tokenTypeIds } = inputs;
   if (!(inputIds instanceof tf.Tensor) || inputIds.rank !== 2) bad('inputIds', `must be a [batch, seqLen] int32 tensor, got ${inputIds instanceof tf.Tensor ? `shape [${inputIds.shape.join(', ')}]` : typeof inputIds}.`);
   const [batch, seqLen] = inputIds.shape;

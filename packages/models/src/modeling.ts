@@ -103,6 +103,9 @@ export abstract class PreTrainedModel<C extends ModelConfig = ModelConfig, I ext
     config: C,
     seed: number,
   ) {
+    if (typeof config !== 'object' || config === null) {
+      throw new DistilleryModelsError('CONFIG_INVALID', `${new.target.name}: expects a model config (createConfig('${family.modelType}', {...}) or loadConfig(dir)), got ${config === null ? 'null' : typeof config}.`);
+    }
     if (config.modelType !== family.modelType) {
       throw new DistilleryModelsError('CONFIG_INVALID', `config.json: model_type "${config.modelType}" cannot build ${new.target.name} (needs "${family.modelType}"); use the Auto classes to pick the class from the config.`);
     }

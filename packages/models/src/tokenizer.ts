@@ -193,6 +193,9 @@ export class AutoTokenizer {
   encode(texts: string[], options: EncodeOptions = {}): Encoding {
     const { textPairs, truncation = false } = options;
     const padding = options.padding === true ? 'longest' : options.padding ?? false;
+    if (!Array.isArray(texts) || (textPairs !== undefined && !Array.isArray(textPairs))) {
+      throw new DistilleryModelsError('INPUT_INVALID', `encode(): texts${Array.isArray(texts) ? 'Pairs' : ''} must be a list of strings (string[]), got ${texts === null ? 'null' : typeof (Array.isArray(texts) ? textPairs : texts)}; wrap one text as [text].`);
+    }
     if (textPairs !== undefined && textPairs.length !== texts.length) {
       throw new DistilleryModelsError('INPUT_INVALID', `encode(): ${texts.length} texts but ${textPairs.length} textPairs; give one pair per text.`);
     }

@@ -14,7 +14,7 @@ import {
   type ComputeLossOptions, type ComputeLossResult, type DataCollator, type Example, type ModelInputs, type TrainableModel, type TrainerOptions,
 } from '@distillery/trainer';
 import { DistilleryPluginsError } from './errors.js';
-import { DistillationObjective, type DistillationOptions, type DistillModel } from './objective.js';
+import { DistillationObjective, requireLossPlugins, requireTeachers, type DistillationOptions, type DistillModel } from './objective.js';
 import { LOSS_PLUGIN, type DistillOutputs, type LossPlugin, type Progress } from './plugin.js';
 
 /** A collated batch plus the teachers' outputs for it. */
@@ -161,21 +161,8 @@ export class DistillationTrainer<E extends Example = Example> extends Trainer<E,
  * the teacher (a model, a teacher cache, or a list of them) and each plugin (a LossPlugin object).
  */
 function checkParts(options: DistillationTrainerOptions<Example>): void {
-  const what = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
-  if (typeof options !== 'object' || options === null) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `DistillationTrainer: expects an options object { model, teacher, plugins, args, trainDataset }, got ${what(options)}.`);
-  const teachers: unknown[] = Array.isArray(options.teacher) ? options.teacher : [options.teacher];
-  if (teachers.length === 0) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', 'DistillationTrainer: options.teacher is an empty list; pass at least one teacher model.');
-  teachers.forEach((t, i) => {
-    if (typeof (t as { forward?: unknown } | null)?.forward !== 'function') {
-      const at = Array.isArray(options.teacher) ? `options.teacher[${i}]` : 'options.teacher';
-      throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `DistillationTrainer: ${at} must be a model with forward() (e.g. from AutoModelForSequenceClassification.fromPretrained) or a TeacherCache, got ${what(t)}.`);
-    }
-  });
-  if (options.plugins !== undefined && !Array.isArray(options.plugins)) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `DistillationTrainer: options.plugins must be a list of loss plugins, e.g. [new LogitKdPlugin()], got ${what(options.plugins)}.`);
-  (options.plugins ?? []).forEach((p: unknown, i) => {
-    const plugin = p as Partial<LossPlugin> | null;
-    if (typeof plugin?.compute !== 'function' || typeof plugin.requires !== 'function' || typeof plugin.name !== 'string') {
-      throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `DistillationTrainer: options.plugins[${i}] must be a LossPlugin (name, weight, requires(), compute()), e.g. new LogitKdPlugin(); got ${what(p)}.`);
-    }
-  });
+  if (typeof options !== 'object' || options === null) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `DistillationTrainer: expects an options object { model, teacher, plugins, args, trainDataset }, got ${options === null ? 'null' : typeof options}.`);
+  if (Array.isArray(options.teacher) && options.teacher.length === 0) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', 'DistillationTrainer: options.teacher is an empty list; pass at least one teacher model.');
+  requireTeachers(options.teacher, 'DistillationTrainer: options.teacher');
+  if (options.plugins !== undefined) requireLossPlugins(options.plugins, 'DistillationTrainer: options.plugins');
 }

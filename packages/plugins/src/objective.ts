@@ -88,8 +88,10 @@ export class DistillationObjective {
     teachers: DistillModel | readonly DistillModel[],
     options: DistillationOptions = {},
   ) {
+    requireLossPlugins(plugins, 'DistillationObjective: plugins');
     this.teachers = Array.isArray(teachers) ? teachers : [teachers as DistillModel];
     if (this.teachers.length === 0) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', 'distillation needs at least one teacher model.');
+    requireTeachers(teachers, 'DistillationObjective: teachers');
     if (plugins.length === 0) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `no loss plugin registered; register at least one under LOSS_PLUGIN (e.g. new LogitKdPlugin()).`);
     const names = plugins.map((p) => p.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -200,4 +202,27 @@ export class DistillationObjective {
   dispose(): void {
     for (const p of this.plugins) p.dispose?.();
   }
+}
+
+const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
+
+/** Each teacher a model with forward() (or a teacher cache); `where` names the argument (`options.teacher`). */
+export function requireTeachers(teachers: unknown, where: string): void {
+  const list: unknown[] = Array.isArray(teachers) ? teachers : [teachers];
+  list.forEach((t, i) => {
+    if (typeof (t as { forward?: unknown } | null)?.forward !== 'function') {
+      throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${where}${Array.isArray(teachers) ? `[${i}]` : ''} must be a model with forward() (e.g. from AutoModelForSequenceClassification.fromPretrained) or a TeacherCache, got ${kindOf(t)}.`);
+    }
+  });
+}
+
+/** A list of LossPlugin objects; `where` names the argument (`options.plugins`). */
+export function requireLossPlugins(plugins: unknown, where: string): void {
+  if (!Array.isArray(plugins)) throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${where} must be a list of loss plugins, e.g. [new LogitKdPlugin()], got ${kindOf(plugins)}.`);
+  plugins.forEach((p: unknown, i) => {
+    const plugin = p as Partial<LossPlugin> | null;
+    if (typeof plugin?.compute !== 'function' || typeof plugin.requires !== 'function' || typeof plugin.name !== 'string') {
+      throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${where}[${i}] must be a LossPlugin (name, weight, requires(), compute()), e.g. new LogitKdPlugin(); got ${kindOf(p)}.`);
+    }
+  });
 }

@@ -64,6 +64,13 @@ export class AdamW implements Optimizer {
     this.epsilon = options.epsilon ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
     this.noDecay = options.noDecay ?? isNoDecayParameter;
+    // The same ranges TrainingArguments gives adamBeta1/2, adamEpsilon and weightDecay.
+    const bad = (field: string, want: string, v: unknown): never => {
+      throw new DistilleryTrainerError('ARGS_INVALID', `AdamW.${field} must be ${want}, got ${JSON.stringify(v)}.`);
+    };
+    for (const field of ['beta1', 'beta2'] as const) if (!(typeof this[field] === 'number' && this[field] >= 0 && this[field] < 1)) bad(field, 'a number in [0, 1)', this[field]);
+    if (!(Number.isFinite(this.epsilon) && this.epsilon > 0)) bad('epsilon', 'a number > 0', this.epsilon);
+    if (!(Number.isFinite(this.weightDecay) && this.weightDecay >= 0)) bad('weightDecay', 'a finite number >= 0', this.weightDecay);
   }
 
   step(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {

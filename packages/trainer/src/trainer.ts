@@ -199,6 +199,8 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
 
   async train(options: { resumeFromCheckpoint?: boolean | string } = {}): Promise<TrainOutput> {
     // Two loops over one model, optimizer and state would interleave their updates.
+    const resume = options.resumeFromCheckpoint;
+    if (resume !== undefined && typeof resume !== 'boolean' && (typeof resume !== 'string' || resume === '')) throw new DistilleryTrainerError('ARGS_INVALID', `Trainer.train: resumeFromCheckpoint must be true (the newest checkpoint in outputDir), false, or a checkpoint-<step> folder path, got ${JSON.stringify(resume)}.`);
     if (this.training) throw new DistilleryTrainerError('TRAINER_BUSY', 'Trainer.train: already running on this trainer; await the first call before calling train() again (or use another Trainer).');
     this.training = true;
     try {

@@ -19,6 +19,8 @@ export class EarlyStoppingCallback implements TrainerCallback {
   constructor(options: EarlyStoppingOptions = {}) {
     this.patience = options.patience ?? 1;
     this.threshold = options.threshold ?? 0;
+    if (!Number.isSafeInteger(this.patience) || this.patience < 1) throw new DistilleryTrainerError('ARGS_INVALID', `EarlyStoppingCallback.patience must be a positive integer (evaluations without improvement), got ${JSON.stringify(this.patience)}.`);
+    if (typeof this.threshold !== 'number' || !Number.isFinite(this.threshold) || this.threshold < 0) throw new DistilleryTrainerError('ARGS_INVALID', `EarlyStoppingCallback.threshold must be a finite number >= 0, got ${JSON.stringify(this.threshold)}.`);
   }
 
   onTrainBegin: CallbackHook = (args) => {

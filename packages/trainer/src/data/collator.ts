@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { exampleLabel, type Example } from './dataset.js';
+import { DistilleryTrainerError } from '../errors.js';
 
 export interface ModelInputs {
   inputIds: tf.Tensor2D; // [B, S] int32
@@ -45,6 +46,7 @@ export class DataCollatorWithPadding implements DataCollator<Example, ModelInput
   }
 
   collate(examples: readonly Example[]): ModelInputs {
+    if (!Array.isArray(examples) || examples.length === 0) throw new DistilleryTrainerError('DATASET_INVALID', `DataCollatorWithPadding.collate: expects a non-empty list of examples [{inputIds, label?}, ...], got ${Array.isArray(examples) ? 'an empty list' : typeof examples}.`);
     const B = examples.length;
     const longest = Math.max(...examples.map((e) => e.inputIds.length));
     const S = Math.ceil(longest / this.padToMultipleOf) * this.padToMultipleOf;
