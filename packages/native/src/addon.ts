@@ -97,10 +97,33 @@ export function loadAddon(): AddonLoad {
     cached = { ok: false, why: `addon not built (no build/Release or prebuilds/${process.platform}-${process.arch} addon in ${PACKAGE_ROOT}; needs libopenblas-dev, then \`npm rebuild @distillery/native\`)` };
     return cached;
   }
+  const restoreEnv = shortBlasSpin();
   try {
     cached = { ok: true, addon: require(path) as NativeAddon, path };
   } catch (e) {
     cached = { ok: false, why: loadFailure(path, e as Error) };
+  } finally {
+    restoreEnv();
   }
   return cached;
+}
+
+const BLAS_TIMEOUT_VARS = ['OPENBLAS_THREAD_TIMEOUT', 'GOTO_THREAD_TIMEOUT'] as const;
+
+/**
+ * After each threaded sgemm, OpenBLAS's workers spin (sched_yield) for 2^28 cycles (~0.1 s)
+ * waiting for the next one, so through the softmax, LayerNorm and elementwise kernels between
+ * products a spinning worker took a core from our own threads (or, on a loaded machine, from
+ * anything). OpenBLAS reads its spin limit from the environment once, when the library loads:
+ * set the shortest (2^4 cycles; a worker then sleeps on a condition variable and is signalled
+ * for the next product) for that load unless the user chose one, and take it out again so
+ * child processes (the bench's PyTorch twin) keep their defaults. Base pair distill step on a
+ * shared machine: process CPU 4.3-4.6 → 3.3-3.8 s, involuntary context switches 4-25k → 1.6-6k.
+ */
+function shortBlasSpin(): () => void {
+  if (BLAS_TIMEOUT_VARS.some((name) => process.env[name] !== undefined)) return () => {};
+  process.env.OPENBLAS_THREAD_TIMEOUT = '4';
+  return () => {
+    delete process.env.OPENBLAS_THREAD_TIMEOUT;
+  };
 }
