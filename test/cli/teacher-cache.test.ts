@@ -110,14 +110,41 @@ describe('cache-teacher and distill --teacher-cache', () => {
     expect(r.stderr.split('\n').at(-1)).toBe(`error [CONFIG_INVALID]: ${config}: data.eval row 1 has no outputs in teacher cache ${trainOnly}; run cache-teacher on this file (--eval-file) with the same tokenizer and maxLength.`);
   });
 
-  it('a cache without the hidden states a plugin needs is refused before the first step', async () => {
+  it('a cache without the hidden states a plugin needs is refused before the models load, naming the cache-teacher --config run that fixes it; that run stores exactly what the plugins ask for', async () => {
     const logitsOnly = join(tmp, 'logits-only');
     expect((await cli('cache-teacher', '--teacher', teacherDir, '--tokenizer', task.tokenizer, '--data', task.train, '--eval-file', task.eval, '--max-length', '16', '--out', logitsOnly)).code).toBe(0);
     const outputDir = join(tmp, 'no-hidden');
     const r = await cli('distill', '--config', config, '--output-dir', outputDir, '--teacher-cache', logitsOnly);
     expect(r.code).toBe(1);
-    expect(r.stderr.split('\n').at(-1)).toBe(`error [CACHE_INVALID]: teacher cache ${logitsOnly} lacks the hidden states the plugins ask for; rerun cache-teacher with --hidden-states / --attentions.`);
+    expect(r.stderr.split('\n').at(-1)).toBe(`error [CACHE_INVALID]: teacher cache ${logitsOnly} lacks the hidden states the plugins ask for; rerun \`distillery cache-teacher --config ${config} --out ${logitsOnly}\` (it stores what these plugins ask for).`);
     expect((await listCheckpoints(outputDir))).toEqual([]);
+
+    // Following the line: the distill config's teacher, tokenizer, data and plugins (logitKd + hiddenState).
+    const rerun = await cli('cache-teacher', '--config', config, '--out', logitsOnly);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toMatch(/rows 0\.\.143 of 144; logits, hidden states$/m);
+    const manifest = JSON.parse(readFileSync(join(logitsOnly, 'shard-00000-of-00001.json'), 'utf8')) as { hiddenStates: boolean; attentions: boolean };
+    expect([manifest.hiddenStates, manifest.attentions]).toEqual([true, false]);
+    const fixed = await cli('distill', '--config', config, '--output-dir', outputDir, '--teacher-cache', logitsOnly);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    const [a, b] = [await liveRun(), await trainingLogs(outputDir)];
+    for (const [i, entry] of a.entries()) expect(Math.abs(b[i]!['loss/hidden']! - entry['loss/hidden']!), `step ${entry.step}`).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('cache-teacher --config takes a distill config\'s teacherCache as --out, and refuses plugins asking for what no cache holds', async () => {
+    const withCache = join(tmp, 'distill-cache.json');
+    const attentionConfig = { ...(JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>), teacherCache: 'from-config', plugins: [{ type: 'attention', maskPadding: true }] };
+    writeFileSync(withCache, JSON.stringify(attentionConfig));
+    const r = await cli('cache-teacher', '--config', withCache);
+    expect(r.code, r.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(tmp, 'from-config', 'shard-00000-of-00001.json'), 'utf8')) as { hiddenStates: boolean; attentions: boolean };
+    expect([manifest.hiddenStates, manifest.attentions]).toEqual([false, true]);
+
+    const scores = join(tmp, 'distill-scores.json');
+    writeFileSync(scores, JSON.stringify({ ...attentionConfig, teacherCache: 'never-scores', plugins: [{ type: 'tinyBert', attentionTarget: 'scores' }] }));
+    const refused = await cli('cache-teacher', '--config', scores);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.split('\n').at(-1)).toBe(`error [CONFIG_INVALID]: ${scores}: plugins ask for the teacher's attention scores (pre-softmax), which a cache does not hold; distil with the live teacher.`);
   });
 
   it('a .bin damaged after cache-teacher wrote it stops distill with one CACHE_INVALID line naming the file, no stack', async () => {

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import type { TrainingArguments } from '@distillery/trainer';
-import { CachedTeacher, CrossTokenizerTeacher, DistillationTrainer, checkVocab, type DistillModel, type LossPlugin } from '@distillery/plugins';
+import { CachedTeacher, CrossTokenizerTeacher, DistillationTrainer, checkVocab, outputRequest, type DistillModel, type LossPlugin } from '@distillery/plugins';
 import { ConfigFields, DATA_FLAGS, DEFAULT_MAX_LENGTH, TRAINING_FLAGS, addConfigOptions, commonConfig, checkRunOutputs, configSource, trainingArguments, type CommonConfig, type DataConfig, type ModelSource, type OverrideFlag } from './config.js';
 import { writeFileAtomic } from './output-path.js';
 import { configShape, formatMetrics, limitsConfig, loadTeacher, loadTokenizer, positionLimit, requireTrainedWeights, savePretrainedFolder, type Classifier } from './models.js';
@@ -122,6 +122,8 @@ export function registerDistill(program: Command): void {
     const checkpoint = await resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     // With a cache the teacher is never loaded: its outputs (and config) come from the shards.
     const cached = config.teacherCache === undefined ? undefined : await CachedTeacher.open(config.teacherCache);
+    // What the plugins will ask for, before any model loads; the fix names this run's config.
+    if (f.file !== undefined) cached?.checkServes(outputRequest(config.plugins, { step: 0, maxSteps: 1 }), `rerun \`distillery cache-teacher --config ${f.file} --out ${cached.dir}\` (it stores what these plugins ask for)`);
     const task = await resolveTask(config.task, cached ? (cached.config as unknown as ModelConfig) : config.teachers[0]!);
     if (task === 'question-answering' && config.task === undefined) f.fail('task', 'is needed for a question-answering teacher: set task: question-answering (it sets the logitKd plugins\' span target).');
     // Dynamic masking gives the teacher new inputs every epoch, which no cache holds.

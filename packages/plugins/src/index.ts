@@ -43,7 +43,7 @@ export { CachedTeacher, TEACHER_CACHE_FORMAT, computeTeacherShard, expandTopK, r
 export type { ShardManifest, ShardSpec, TeacherShardOptions } from './teacher-shards.js';
 export { checkVocab } from './vocab.js';
 export { checkLabels } from './labels.js';
-export { DistillationObjective, probeShape } from './objective.js';
+export { DistillationObjective, outputRequest, probeShape } from './objective.js';
 export type { DistillBatch, DistillForwardOptions, DistillModel, DistillationOptions, ObjectiveResult } from './objective.js';
 export { DistillationTrainer, LossPluginSet } from './distillation-trainer.js';
 export type { DistillationTrainerOptions, DistillInputs, StudentOutputs } from './distillation-trainer.js';

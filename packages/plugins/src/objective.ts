@@ -63,6 +63,19 @@ function forwardFlags(request: OutputRequest): Pick<DistillForwardOptions, 'outp
   return { outputHiddenStates: request.hiddenStates ?? false, outputAttentions: request.attentions ?? false, outputAttentionScores: request.attentionScores ?? false };
 }
 
+/** The union of the outputs `plugins` ask for at `progress` (what a teacher, or its cache, must serve). */
+export function outputRequest(plugins: readonly LossPlugin[], progress: Progress): OutputRequest {
+  const merged: OutputRequest = { logits: true };
+  for (const p of plugins) {
+    const r = p.requires(progress);
+    merged.hiddenStates ||= r.hiddenStates;
+    merged.attentions ||= r.attentions;
+    merged.attentionScores ||= r.attentionScores;
+    merged.pooledOutput ||= r.pooledOutput;
+  }
+  return merged;
+}
+
 /** Layers, width and heads, read off a two-token forward so any family (and any config spelling) works. */
 export function probeShape(model: DistillModel): ModelShape {
   // A stand-in without weights (CachedTeacher) knows its shape but cannot run a probe.
@@ -137,15 +150,7 @@ export class DistillationObjective {
 
   /** The union of what the plugins need now. */
   request(progress: Progress): OutputRequest {
-    const merged: OutputRequest = { logits: true };
-    for (const p of this.plugins) {
-      const r = p.requires(progress);
-      merged.hiddenStates ||= r.hiddenStates;
-      merged.attentions ||= r.attentions;
-      merged.attentionScores ||= r.attentionScores;
-      merged.pooledOutput ||= r.pooledOutput;
-    }
-    return merged;
+    return outputRequest(this.plugins, progress);
   }
 
   /**

@@ -336,11 +336,14 @@ export class CachedTeacher implements DistillModel {
     for (const s of this.sources) s.close();
   }
 
-  /** Throws CACHE_INVALID naming what `request` asks for that the shards do not hold (call it before training). */
-  checkServes(request: OutputRequest): void {
+  /**
+   * Throws CACHE_INVALID naming what `request` asks for that the shards do not hold (call it
+   * before training). `rerun` says how to write a cache that does (the CLI names its config).
+   */
+  checkServes(request: OutputRequest, rerun = 'rerun cache-teacher with --hidden-states / --attentions'): void {
     const m = this.head;
     const missing = [request.hiddenStates && !m.hiddenStates && 'hidden states', request.attentions && !m.attentions && 'attentions', request.attentionScores && 'attention scores'].filter(Boolean);
-    if (missing.length > 0) throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${this.dir} lacks the ${missing.join(' and ')} the plugins ask for; ${missing.includes('attention scores') ? 'distil with the live teacher (scores are not cached)' : 'rerun cache-teacher with --hidden-states / --attentions'}.`);
+    if (missing.length > 0) throw new DistilleryPluginsError('CACHE_INVALID', `teacher cache ${this.dir} lacks the ${missing.join(' and ')} the plugins ask for; ${missing.includes('attention scores') ? 'distil with the live teacher (scores are not cached)' : rerun}.`);
   }
 
   /** Whether the cache holds this row (to check a data file before training). */
