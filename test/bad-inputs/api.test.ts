@@ -167,6 +167,9 @@ describe('plugins: options out of range, DistillationTrainer without its parts',
     await misuse(() => new DistillationTrainer({ model: student, teacher, plugins: ['logitKd' as never], args, trainDataset: rows }), /options\.plugins\[0\] must be a LossPlugin/);
     await misuse(() => new DistillationObjective('logitKd' as never, [teacher]), /DistillationObjective: plugins must be a list of loss plugins/);
     await misuse(() => new DistillationObjective([new LogitKdPlugin()], ['runs/teacher'] as never), /DistillationObjective: teachers\[0\] must be a model with forward\(\)/);
+    // A plugin of the caller's own: its weight is checked like a built-in one's.
+    const own = { name: 'mine', weight: -2, requires: () => ({ logits: true }), compute: () => tf.scalar(0) };
+    await misuse(() => new DistillationTrainer({ model: student, teacher, plugins: [own], args, trainDataset: rows }), /options\.plugins\[0\] \("mine"\)\.weight must be in \[0, 1000000\], got -2/);
     await misuse(() => new DistillationTrainer({ model: student, teacher, plugins: [new HiddenStatePlugin({ layerMap: { kind: 'explicit', map: [[1, 9]] } })], args, trainDataset: rows }), /layerMap: teacher index 9 is outside 0\.\.2/);
     student.dispose();
     teacher.dispose();

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { DistilleryPluginsError } from './errors.js';
 import type { DistillOutputs, LossPlugin, ModelShape, OutputRequest, ParameterSource, Progress } from './plugin.js';
-import { scheduleValue } from './schedule.js';
+import { WEIGHT_RANGE, checkSchedule, scheduleValue } from './schedule.js';
 import { TeacherCache, type TeacherCacheOptions } from './teacher-cache.js';
 import { checkLabels } from './labels.js';
 import { checkVocab } from './vocab.js';
@@ -229,5 +229,7 @@ export function requireLossPlugins(plugins: unknown, where: string): void {
     if (typeof plugin?.compute !== 'function' || typeof plugin.requires !== 'function' || typeof plugin.name !== 'string') {
       throw new DistilleryPluginsError('PLUGIN_CONFIG_INVALID', `${where}[${i}] must be a LossPlugin (name, weight, requires(), compute()), e.g. new LogitKdPlugin(); got ${kindOf(p)}.`);
     }
+    // A plugin of the user's own has its weight checked like a built-in one's.
+    checkSchedule(`${where}[${i}] ("${plugin.name}").weight`, plugin.weight, WEIGHT_RANGE);
   });
 }
