@@ -101,6 +101,15 @@ describe('output paths: refused before any work, nothing that existed is touched
     expect(r.stdout).toMatch(/^train: 1 steps, saved /);
   });
 
+  it('--overwrite-output-dir never appends the run\'s log to a metrics.jsonl of the user\'s', async () => {
+    const dir = join(tmp, 'lab-notes');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'metrics.jsonl'), 'week 1: the model learns\n');
+    const line = await refused(TRAIN(dir, '--overwrite-output-dir', '--set', 'training.reportTo=["jsonl"]'), 'OUTPUT_PATH_INVALID', /the metrics log .*lab-notes\/metrics\.jsonl already exists and is not a metrics log a Trainer wrote; nothing was written to it/);
+    expect(line).not.toContain('\n');
+    expect(readdirSync(dir)).toEqual(['metrics.jsonl']);
+  });
+
   it('eval --json naming a folder, a model file, a dataset, or a device', async () => {
     const evalArgs = (json: string): string[] => ['eval', '--model', other, '--data', task.eval, '--max-length', '16', '--json', json];
     await refused(evalArgs(tmp), 'OUTPUT_PATH_INVALID', /--json .* \(output\): .* is a folder; name a file/);
