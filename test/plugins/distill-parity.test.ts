@@ -9,12 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForSequenceClassification } from '@distillery/models';
 import { AttentionPlugin, DistillationObjective, HiddenStatePlugin, LogitKdPlugin, type DistillBatch, type DistillModel } from '@distillery/plugins';
+import { loadAddon } from '@distillery/native';
 import { initBackend } from '@distillery/trainer';
 import { useSwiftShader } from '../helpers/swiftshader.js';
 import { DISTILL_DIRS, expectClose, loadDistillFixture, loadDistillModels, loadProjector } from './helpers.js';
 
-// webgpu runs on SwiftShader where Chromium's Vulkan ICD is installed (CI installs it).
-const BACKENDS = ['cpu', ...(useSwiftShader() ? (['webgpu'] as const) : [])] as const;
+// native (fused LayerNorm/GELU/softmax-gradient kernels, strided attention products) when its
+// addon is built; webgpu on SwiftShader where Chromium's Vulkan ICD is installed (CI installs both).
+const BACKENDS = ['cpu', ...(loadAddon().ok ? (['native'] as const) : []), ...(useSwiftShader() ? (['webgpu'] as const) : [])] as const;
 
 afterAll(() => tf.disposeVariables());
 
