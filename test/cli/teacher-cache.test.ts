@@ -5,12 +5,12 @@
  * reconstruction keeps the KD loss within the bound the README states. An ONNX export of the
  * teacher caches the same losses (<= 1e-5); one without the layer outputs is refused naming the flag.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { AutoModelForSequenceClassification, parseConfig } from '@distillery/models';
+import { AutoModelForSequenceClassification, AutoModelForTokenClassification, parseConfig } from '@distillery/models';
 import { CachedTeacher, computeTeacherShard, softTargetKlLoss, type DistillBatch, type DistillModel } from '@distillery/plugins';
 import { Rng, initBackend, listCheckpoints, type LogEntry } from '@distillery/trainer';
 import { cliInProcess } from '../helpers/cli.js';
@@ -145,6 +145,26 @@ describe('cache-teacher and distill --teacher-cache', () => {
     const refused = await cli('cache-teacher', '--config', scores);
     expect(refused.code).toBe(1);
     expect(refused.stderr.split('\n').at(-1)).toBe(`error [CONFIG_INVALID]: ${scores}: plugins ask for the teacher's attention scores (pre-softmax), which a cache does not hold; distil with the live teacher.`);
+  });
+
+  it('refuses a task other than sequence classification up front (its rows would be keyed differently), from the config or the teacher\'s head', async () => {
+    const base = JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
+    for (const name of ['token-classification', 'question-answering', 'masked-lm']) {
+      const file = join(tmp, `distill-${name}.json`);
+      writeFileSync(file, JSON.stringify({ ...base, task: name, teacherCache: `never-${name}`, plugins: [{ type: 'logitKd' }] }));
+      const r = await cli('cache-teacher', '--config', file);
+      expect(r.code).toBe(1);
+      expect(r.stderr.split('\n').at(-1)).toBe(`error [CONFIG_INVALID]: ${file}: task is ${name}: a teacher cache supports sequence classification only; distil this task with the live teacher (drop teacherCache).`);
+      expect(existsSync(join(tmp, `never-${name}`))).toBe(false);
+    }
+    // Without a config the task is the teacher's head, as distill resolves it.
+    const tagger = AutoModelForTokenClassification.fromConfig(parseConfig({ ...bertConfig(16, 1), num_labels: 3, architectures: ['BertForTokenClassification'] }), 1);
+    const taggerDir = join(tmp, 'tagger');
+    await tagger.savePretrained(taggerDir);
+    tagger.dispose();
+    const r = await cli('cache-teacher', '--teacher', taggerDir, '--tokenizer', task.tokenizer, '--data', task.train, '--out', join(tmp, 'never-tagger'));
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').at(-1)).toBe(`error [CONFIG_INVALID]: --teacher ${taggerDir} (teacher) is a token-classification model: a teacher cache supports sequence classification only; distil this task with the live teacher (drop teacherCache).`);
   });
 
   it('a .bin damaged after cache-teacher wrote it stops distill with one CACHE_INVALID line naming the file, no stack', async () => {

@@ -19,6 +19,7 @@ import { DistilleryCliError } from './errors.js';
 import { loadTeacher, loadTokenizer, requireTrainedWeights } from './models.js';
 import { checkOutputDir, writeFileAtomic } from './output-path.js';
 import { parseDistillConfig } from './distill.js';
+import { resolveTask, type TaskName } from './tasks/task.js';
 
 /** A shard's manifest or data, or writeFileAtomic's temp file of one being written by another job. */
 const SHARD_FILE = /^\.?shard-\d+-of-\d+\.(?:json|bin)(?:\.tmp-\d+)?$/;
@@ -50,17 +51,16 @@ const DISTILL_FIELDS = ['student', 'task', 'taskOptions', 'initFromTeacher', 'nu
  * plugins will ask the cache for (as `distill --teacher-cache` checks it before the first step).
  * Attention scores are never cached.
  */
-function distillNeeds(source: ConfigSource): { request: OutputRequest; teacherCache: string | undefined } {
+function distillNeeds(source: ConfigSource): { request: OutputRequest; teacherCache: string | undefined; task: TaskName | undefined } {
   const raw = Object.fromEntries(Object.entries(source.raw).filter(([k]) => !CACHE_ONLY.includes(k)));
   const f = new ConfigFields({ ...source, raw });
   const config = parseDistillConfig(f);
   if (config.teachers.length > 1) f.fail('teacher', 'is a list: a cache holds one teacher\'s outputs, and distill runs several teachers live.');
   if (config.teacherTokenizers !== undefined) f.fail('teacherTokenizer', 'is set: a teacher with its own tokenizer reads the text, and distill runs it live (a cache holds outputs for the student\'s ids).');
-  if (config.task === 'masked-lm') f.fail('task', 'is masked-lm: every batch is masked afresh, so distill runs that teacher live and cannot use a cache.');
   const request = outputRequest(config.plugins, { step: 0, maxSteps: 1 });
   config.plugins.forEach((p) => p.dispose?.());
   if (request.attentionScores) f.fail('plugins', 'ask for the teacher\'s attention scores (pre-softmax), which a cache does not hold; distil with the live teacher.');
-  return { request, teacherCache: config.teacherCache };
+  return { request, teacherCache: config.teacherCache, task: config.task };
 }
 
 /** `--shard`: "i/n", "auto" (with --shards and JOB_COMPLETION_INDEX), or absent (one shard). */
@@ -99,6 +99,11 @@ export function registerCacheTeacher(program: Command): void {
     const outField = f.get('out') !== undefined || distill?.teacherCache === undefined ? 'out' : 'teacherCache';
     if (f.get(outField) === undefined) f.fail('out', 'is required: the folder the shards go to (or a distill config\'s teacherCache).');
     const teacherSource = f.modelSource(f.get('teacher'), 'teacher');
+    // The rows are read as sequence classification: distill reads the other tasks' rows its own way
+    // (word-aligned labels, question/context windows, fresh masks each batch), so their ids would
+    // never match these rows' keys. The task is the distill config's, or the teacher's head, as distill resolves it.
+    const task = await resolveTask(distill?.task, teacherSource);
+    if (task !== 'sequence-classification') f.fail(distill?.task === undefined ? 'teacher' : 'task', `is ${distill?.task === undefined ? `a ${task} model` : task}: a teacher cache supports sequence classification only; distil this task with the live teacher (drop teacherCache).`);
     const common = commonConfig(f, { train: true, eval: false });
     const shard = parseShard(f);
     const topK = f.optional(f.get('topK'), 'topK', (v, p) => f.int(v, p, 1));
