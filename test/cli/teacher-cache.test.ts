@@ -5,7 +5,7 @@
  * reconstruction keeps the KD loss within the bound the README states. An ONNX export of the
  * teacher caches the same losses (<= 1e-5); one without the layer outputs is refused naming the flag.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,18 @@ const config = join(tmp, 'distill.json');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const cli = cliInProcess;
+
+/** This process's open file descriptors on files under `dir` (Linux /proc; [] where there is none). */
+function openFilesUnder(dir: string): string[] {
+  if (!existsSync('/proc/self/fd')) return [];
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      return [readlinkSync(join('/proc/self/fd', fd))];
+    } catch {
+      return []; // closed between the listing and the read (the listing's own fd)
+    }
+  }).filter((target) => target.startsWith(`${dir}/`));
+}
 
 /** The training logs of a finished run (from its last checkpoint's trainer_state.json). */
 async function trainingLogs(outputDir: string): Promise<LogEntry[]> {
@@ -180,6 +192,8 @@ describe('cache-teacher and distill --teacher-cache', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('error'))).toHaveLength(1);
     expect(r.stderr).not.toMatch(/^\s+at /m);
+    // The run failed mid-training in this process: the shard's .bin is closed all the same.
+    expect(openFilesUnder(damaged)).toEqual([]);
     expect(r.stderr.split('\n').at(-1)).toMatch(new RegExp(`^error \\[CACHE_INVALID\\]: teacher cache ${damaged}: ${bin} holds a non-finite value at byte \\d+, which no teacher output has \\(the file is damaged\\); rerun cache-teacher for that shard\\.$`));
   });
 

@@ -122,63 +122,67 @@ export function registerDistill(program: Command): void {
     const checkpoint = await resumeCheckpoint(opts.resumeFromCheckpoint, args.outputDir, runConfig);
     // With a cache the teacher is never loaded: its outputs (and config) come from the shards.
     const cached = config.teacherCache === undefined ? undefined : await CachedTeacher.open(config.teacherCache);
-    // What the plugins will ask for, before any model loads; the fix names this run's config.
-    if (f.file !== undefined) cached?.checkServes(outputRequest(config.plugins, { step: 0, maxSteps: 1 }), `rerun \`distillery cache-teacher --config ${f.file} --out ${cached.dir}\` (it stores what these plugins ask for)`);
-    const task = await resolveTask(config.task, cached ? (cached.config as unknown as ModelConfig) : config.teachers[0]!);
-    if (task === 'question-answering' && config.task === undefined) f.fail('task', 'is needed for a question-answering teacher: set task: question-answering (it sets the logitKd plugins\' span target).');
-    // Dynamic masking gives the teacher new inputs every epoch, which no cache holds.
-    if (cached && task === 'masked-lm') f.fail('teacherCache', 'cannot serve masked-LM distillation: every batch is masked afresh, so the teacher must run live (drop teacherCache).');
-    if (cached && config.initFromTeacher !== undefined) f.fail('initFromTeacher', 'needs the teacher\'s weights, and teacherCache never loads them; name the teacher folder (teacher) instead of the cache.');
-    if (config.teacherTokenizers && task !== 'sequence-classification') f.fail('teacherTokenizer', `works for sequence-level heads only (classification, regression); a ${task} teacher's outputs are per token, and tokens differ across tokenizers. Use a teacher with the student's tokenizer.`);
-    // Layer maps against both models' layers, from their configs: no weights loaded yet.
-    checkPluginShapes(f, config.plugins, { student: await configShape(config.student), teacher: cached ? cached.modelShape : await configShape(config.teachers[0]!) });
-    // A sequence-classification teacher may be an ONNX export; the other heads load as task models.
-    const teachers = cached ? [] : await Promise.all(config.teachers.map(async (t, i) => requireTrainedWeights(await (task === 'sequence-classification' ? loadTeacher(t, { seed: args.seed }) : loadTaskModel(task, t, { seed: args.seed })), f.where(Array.isArray(f.get('teacher')) ? `teacher[${i}]` : 'teacher'))));
-    // With a teacher of its own tokenizer, the rows are the student's: its tokenizer by default.
-    const tokenizer = await loadTokenizer(config.tokenizer, config.teacherTokenizers ? config.student : config.teachers[0] ?? config.student);
-    const teacherConfig = (cached ? cached.config : teachers[0]!.config) as { numLabels?: number; id2label?: Record<number, string> };
-    // The student scores the teacher's classes, in the teacher's order (logit KD compares them index by index).
-    const labels = task === 'token-classification' && config.numLabels === undefined && teacherConfig.id2label ? Object.keys(teacherConfig.id2label).map((i) => teacherConfig.id2label![Number(i)]!) : undefined;
-    const student = await loadTaskModel(task, config.student, { seed: args.seed, ...(labels ? { labels } : optionalNumLabels(config.numLabels ?? teacherConfig.numLabels)) });
-    // The pair's vocabularies, before the data (whose ids are checked against both): a mismatch names the flag.
-    const sameTokenizer = teachers.map((_, i) => config.teacherTokenizers?.[i] === undefined);
-    for (const [i, t] of teachers.entries()) if (sameTokenizer[i]) checkVocab(student, t, vocabFix(config, i));
-    if (cached) checkVocab(student, cached, 'Distil a student that shares the teacher\'s tokenizer, or distil from the live teacher with teacherTokenizer (--teacher-tokenizer) instead of teacherCache.');
-    if (config.initFromTeacher !== undefined) {
-      const source = teachers[0]!;
-      if ('modelConfig' in source) f.fail('initFromTeacher', 'needs the teacher\'s weights, which an ONNX teacher does not expose; name the teacher\'s safetensors folder.');
-      const report = initFromTeacher(student, source as AnyModel, config.initFromTeacher);
-      console.error(`[distillery] distill: student initialised from the teacher's layers ${report.teacherLayers.join(', ')} (${report.copied.length} tensors copied, ${report.fresh.length} left fresh)`);
-    }
-    const distillTeachers = await withTeacherTokenizers(teachers, config.teacherTokenizers, config.data);
-    const data = readCommandData(f, task, config.data, { student, ...Object.fromEntries(teachers.map((t, i) => [roles[i]!, t]).filter((_, i) => sameTokenizer[i])) }, tokenizer, config.taskOptions);
-    for (const [field, examples] of [['data.train', data.train], ['data.eval', data.evalDataset]] as const) {
-      const row = cached && examples ? examples.findIndex((e) => !cached.has(e)) : -1;
-      if (row >= 0) f.fail(field, `row ${row + 1} has no outputs in teacher cache ${cached!.dir}; run cache-teacher on this file (${field === 'data.eval' ? '--eval-file' : '--data'}) with the same tokenizer and maxLength.`);
-    }
+    // The shard files close whatever happens next: runCli may run inside a longer-lived process.
+    try {
+      // What the plugins will ask for, before any model loads; the fix names this run's config.
+      if (f.file !== undefined) cached?.checkServes(outputRequest(config.plugins, { step: 0, maxSteps: 1 }), `rerun \`distillery cache-teacher --config ${f.file} --out ${cached.dir}\` (it stores what these plugins ask for)`);
+      const task = await resolveTask(config.task, cached ? (cached.config as unknown as ModelConfig) : config.teachers[0]!);
+      if (task === 'question-answering' && config.task === undefined) f.fail('task', 'is needed for a question-answering teacher: set task: question-answering (it sets the logitKd plugins\' span target).');
+      // Dynamic masking gives the teacher new inputs every epoch, which no cache holds.
+      if (cached && task === 'masked-lm') f.fail('teacherCache', 'cannot serve masked-LM distillation: every batch is masked afresh, so the teacher must run live (drop teacherCache).');
+      if (cached && config.initFromTeacher !== undefined) f.fail('initFromTeacher', 'needs the teacher\'s weights, and teacherCache never loads them; name the teacher folder (teacher) instead of the cache.');
+      if (config.teacherTokenizers && task !== 'sequence-classification') f.fail('teacherTokenizer', `works for sequence-level heads only (classification, regression); a ${task} teacher's outputs are per token, and tokens differ across tokenizers. Use a teacher with the student's tokenizer.`);
+      // Layer maps against both models' layers, from their configs: no weights loaded yet.
+      checkPluginShapes(f, config.plugins, { student: await configShape(config.student), teacher: cached ? cached.modelShape : await configShape(config.teachers[0]!) });
+      // A sequence-classification teacher may be an ONNX export; the other heads load as task models.
+      const teachers = cached ? [] : await Promise.all(config.teachers.map(async (t, i) => requireTrainedWeights(await (task === 'sequence-classification' ? loadTeacher(t, { seed: args.seed }) : loadTaskModel(task, t, { seed: args.seed })), f.where(Array.isArray(f.get('teacher')) ? `teacher[${i}]` : 'teacher'))));
+      // With a teacher of its own tokenizer, the rows are the student's: its tokenizer by default.
+      const tokenizer = await loadTokenizer(config.tokenizer, config.teacherTokenizers ? config.student : config.teachers[0] ?? config.student);
+      const teacherConfig = (cached ? cached.config : teachers[0]!.config) as { numLabels?: number; id2label?: Record<number, string> };
+      // The student scores the teacher's classes, in the teacher's order (logit KD compares them index by index).
+      const labels = task === 'token-classification' && config.numLabels === undefined && teacherConfig.id2label ? Object.keys(teacherConfig.id2label).map((i) => teacherConfig.id2label![Number(i)]!) : undefined;
+      const student = await loadTaskModel(task, config.student, { seed: args.seed, ...(labels ? { labels } : optionalNumLabels(config.numLabels ?? teacherConfig.numLabels)) });
+      // The pair's vocabularies, before the data (whose ids are checked against both): a mismatch names the flag.
+      const sameTokenizer = teachers.map((_, i) => config.teacherTokenizers?.[i] === undefined);
+      for (const [i, t] of teachers.entries()) if (sameTokenizer[i]) checkVocab(student, t, vocabFix(config, i));
+      if (cached) checkVocab(student, cached, 'Distil a student that shares the teacher\'s tokenizer, or distil from the live teacher with teacherTokenizer (--teacher-tokenizer) instead of teacherCache.');
+      if (config.initFromTeacher !== undefined) {
+        const source = teachers[0]!;
+        if ('modelConfig' in source) f.fail('initFromTeacher', 'needs the teacher\'s weights, which an ONNX teacher does not expose; name the teacher\'s safetensors folder.');
+        const report = initFromTeacher(student, source as AnyModel, config.initFromTeacher);
+        console.error(`[distillery] distill: student initialised from the teacher's layers ${report.teacherLayers.join(', ')} (${report.copied.length} tensors copied, ${report.fresh.length} left fresh)`);
+      }
+      const distillTeachers = await withTeacherTokenizers(teachers, config.teacherTokenizers, config.data);
+      const data = readCommandData(f, task, config.data, { student, ...Object.fromEntries(teachers.map((t, i) => [roles[i]!, t]).filter((_, i) => sameTokenizer[i])) }, tokenizer, config.taskOptions);
+      for (const [field, examples] of [['data.train', data.train], ['data.eval', data.evalDataset]] as const) {
+        const row = cached && examples ? examples.findIndex((e) => !cached.has(e)) : -1;
+        if (row >= 0) f.fail(field, `row ${row + 1} has no outputs in teacher cache ${cached!.dir}; run cache-teacher on this file (${field === 'data.eval' ? '--eval-file' : '--data'}) with the same tokenizer and maxLength.`);
+      }
 
-    const trainer = new DistillationTrainer({
-      model: student, teacher: cached ?? distillTeachers, plugins: config.plugins, args,
-      trainDataset: data.train!,
-      ...(data.evalDataset && { evalDataset: data.evalDataset }),
-      ...(data.dataCollator && { dataCollator: data.dataCollator }),
-      ...(data.computeMetrics && { computeMetrics: data.computeMetrics }),
-      distillation: { seed: args.seed, ...(config.teacherWeights && { teacherWeights: config.teacherWeights }) },
-      runConfig,
-    } as never) as DistillationTrainer;
-    const loss = config.plugins.map((p) => p.name).join(' + ');
-    console.error(`[distillery] distill ${task}: ${cached ? `teacher outputs from ${cached.dir}` : `${teachers.length} teacher(s)`} → ${student.constructor.name} on ${data.train!.length} ${data.labelled ? 'labelled' : 'unlabelled'} examples, loss ${loss}`);
-    const result = await trainResumable(trainer, checkpoint);
-    // The last training log's per-plugin terms (loss/<plugin>[/<part>]), unweighted.
-    const lastLog = trainer.state.logHistory.filter((e) => 'loss' in e).at(-1) ?? {};
-    const terms = Object.fromEntries(Object.entries(lastLog).filter((e): e is [string, number] => e[0].startsWith('loss/') && typeof e[1] === 'number'));
-    const metrics = { ...result.metrics, ...terms, ...(data.evaluate && { ...(await data.evaluate(student)), epoch: trainer.state.epoch }) };
-    await savePretrainedFolder(student, tokenizer, args.outputDir);
-    writeFileAtomic(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-    config.plugins.forEach((p) => p.dispose?.());
-    await Promise.all([student, ...teachers].map((m) => m.dispose()));
-    cached?.close();
-    console.log(`distill: ${result.globalStep} steps, saved the student to ${args.outputDir}\n${formatMetrics(metrics)}`);
+      const trainer = new DistillationTrainer({
+        model: student, teacher: cached ?? distillTeachers, plugins: config.plugins, args,
+        trainDataset: data.train!,
+        ...(data.evalDataset && { evalDataset: data.evalDataset }),
+        ...(data.dataCollator && { dataCollator: data.dataCollator }),
+        ...(data.computeMetrics && { computeMetrics: data.computeMetrics }),
+        distillation: { seed: args.seed, ...(config.teacherWeights && { teacherWeights: config.teacherWeights }) },
+        runConfig,
+      } as never) as DistillationTrainer;
+      const loss = config.plugins.map((p) => p.name).join(' + ');
+      console.error(`[distillery] distill ${task}: ${cached ? `teacher outputs from ${cached.dir}` : `${teachers.length} teacher(s)`} → ${student.constructor.name} on ${data.train!.length} ${data.labelled ? 'labelled' : 'unlabelled'} examples, loss ${loss}`);
+      const result = await trainResumable(trainer, checkpoint);
+      // The last training log's per-plugin terms (loss/<plugin>[/<part>]), unweighted.
+      const lastLog = trainer.state.logHistory.filter((e) => 'loss' in e).at(-1) ?? {};
+      const terms = Object.fromEntries(Object.entries(lastLog).filter((e): e is [string, number] => e[0].startsWith('loss/') && typeof e[1] === 'number'));
+      const metrics = { ...result.metrics, ...terms, ...(data.evaluate && { ...(await data.evaluate(student)), epoch: trainer.state.epoch }) };
+      await savePretrainedFolder(student, tokenizer, args.outputDir);
+      writeFileAtomic(join(args.outputDir, 'train_results.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+      config.plugins.forEach((p) => p.dispose?.());
+      await Promise.all([student, ...teachers].map((m) => m.dispose()));
+      console.log(`distill: ${result.globalStep} steps, saved the student to ${args.outputDir}\n${formatMetrics(metrics)}`);
+    } finally {
+      cached?.close();
+    }
   });
 }
 
