@@ -123,6 +123,22 @@ describe('trainer: TrainingArguments, Trainer, train()', () => {
     model.dispose();
   });
 
+  it('a streamed dataset\'s id beyond the vocabulary is refused by row when its batch is read, as an in-memory one is up front', async () => {
+    const model = tiny();
+    // Row 5 sits in the second batch of 4: the first step trains, the second batch never reaches the embedding gather.
+    const streamed = (bad: Example[]): AsyncIterable<Example> => ({
+      async *[Symbol.asyncIterator]() {
+        yield* [...rows.slice(0, 5), ...bad, ...rows.slice(5)];
+      },
+    });
+    const trainer = new Trainer({ model, args: { ...quiet('stream'), maxSteps: 2 }, trainDataset: streamed([{ inputIds: [2, 30, 3], label: 0 }]) });
+    const e = await misuse(() => trainer.train(), /^trainDataset\[5\]\.inputIds\[1\]: 30 is beyond the model's vocabSize \(30\); tokenize with the model's tokenizer\.$/);
+    expect(e.code).toBe('DATASET_INVALID');
+    expect(trainer.state.globalStep).toBe(1);
+    await misuse(() => new Trainer({ model, args: quiet('stream-eval') }).evaluate(streamed([{ inputIds: [2, 7, 31], label: 1 }])), /^evalDataset\[5\]\.inputIds\[2\]: 31 is beyond the model's vocabSize \(30\)/);
+    model.dispose();
+  });
+
   it('the optimizer, callbacks and collator the trainer exports, and resumeFromCheckpoint, with values out of range', async () => {
     await misuse(() => new AdamW({ beta1: 2 }), /AdamW\.beta1 must be a number in \[0, 1\)/);
     await misuse(() => new AdamW({ epsilon: 0 }), /AdamW\.epsilon/);

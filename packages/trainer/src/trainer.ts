@@ -217,7 +217,6 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
   private async innerTrain(resumeFromCheckpoint: boolean | string | undefined): Promise<TrainOutput> {
     const args = this.args;
     if (!this.trainDataset) throw new DistilleryTrainerError('ARGS_INVALID', 'Trainer.train: no trainDataset; pass it to the Trainer constructor.');
-    const numLabels = this.model.config?.numLabels;
     this.checkDataset(this.trainDataset, 'trainDataset');
     const loader = new DataLoader(this.trainDataset, {
       batchSize: args.perDeviceTrainBatchSize,
@@ -226,7 +225,7 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
       dropLast: args.dataloaderDropLast,
       seed: args.seed,
       name: 'trainDataset',
-      ...(numLabels !== undefined && { numLabels }),
+      ...this.exampleLimits(),
     });
     this.trainLoader = loader;
     const batchesPerEpoch = loader.numBatches;
@@ -516,11 +515,23 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
     }
   }
 
+  /**
+   * The model's label count and vocabulary, which examples are checked against: an in-memory
+   * dataset up front (checkDataset), a streamed one example by example as its batches are read.
+   */
+  private exampleLimits(): { numLabels?: number; vocabSize?: number } {
+    const config = this.model.config;
+    return {
+      ...(config?.numLabels !== undefined && { numLabels: config.numLabels }),
+      ...(typeof config?.vocabSize === 'number' && { vocabSize: config.vocabSize }),
+    };
+  }
+
   /** The dataset's kind, and (when in memory) every example, against the model's label count and vocabulary. */
   private checkDataset(dataset: Dataset<E>, name: string): void {
     checkDatasetKind(dataset, name);
-    const config = this.model.config;
-    if (isIndexedDataset(dataset)) validateDataset(dataset, name, config?.numLabels, typeof config?.vocabSize === 'number' ? config.vocabSize : undefined);
+    const { numLabels, vocabSize } = this.exampleLimits();
+    if (isIndexedDataset(dataset)) validateDataset(dataset, name, numLabels, vocabSize);
   }
 
   /** Evaluate on `evalDataset` (or the one given): `${prefix}_loss` plus computeMetrics, logged. */
@@ -544,9 +555,8 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
   }
 
   private async predictionLoop(dataset: Dataset<E>, prefix: string, keepPredictions: boolean): Promise<PredictionOutput> {
-    const numLabels = this.model.config?.numLabels;
     this.checkDataset(dataset, `${prefix}Dataset`);
-    const loader = new DataLoader(dataset, { batchSize: this.args.perDeviceEvalBatchSize, shuffle: false, name: `${prefix}Dataset`, ...(numLabels !== undefined && { numLabels }) });
+    const loader = new DataLoader(dataset, { batchSize: this.args.perDeviceEvalBatchSize, shuffle: false, name: `${prefix}Dataset`, ...this.exampleLimits() });
     const started = performance.now();
     const predictions: EvalPrediction['predictions'] = [];
     const labelIds: (number | readonly number[])[] = [];

@@ -18,6 +18,8 @@ export interface DataLoaderOptions {
   /** Name used in validation errors, e.g. "trainDataset". */
   name?: string;
   numLabels?: number;
+  /** The model's embedding rows: a streamed example's id beyond them is refused before its batch is collated. */
+  vocabSize?: number;
 }
 
 export interface DataLoaderState {
@@ -94,8 +96,8 @@ export class DataLoader<E extends Example = Example> {
   }
 
   private async *streamedEpoch(stream: AsyncIterable<E>): AsyncGenerator<RawBatch<E>> {
-    const { batchSize, dropLast, name = 'dataset', numLabels } = this.options;
-    const validator = new ExampleValidator(name, numLabels);
+    const { batchSize, dropLast, name = 'dataset', numLabels, vocabSize } = this.options;
+    const validator = new ExampleValidator(name, numLabels, vocabSize);
     const skip = this.position.batchIndex * batchSize;
     let pos = 0;
     let batch: RawBatch<E> = { examples: [], indices: [] };
