@@ -21,22 +21,12 @@ import { modelClassFor, parseConfig, parseSafetensors, withOverrides, type AnyMo
 import { DistillationTrainer, LogitKdPlugin, type DistillModel } from '@distillery/plugins';
 import { defaultFileStore, joinPath, readText } from '@distillery/storage';
 import { Rng, listCheckpoints, type Example } from '@distillery/trainer';
+import type { PageState } from './page-state.js';
 
 /** The run's folder in the Origin Private File System: checkpoints, then the saved student. */
 const RUN_DIR = 'distillery/browser-run';
 const STUDENT_DIR = joinPath(RUN_DIR, 'student');
 
-interface PageState {
-  status: 'idle' | 'loading' | 'training' | 'done' | 'error';
-  backend?: string;
-  adapter?: string;
-  losses: Array<{ step: number; loss: number }>;
-  /** Files in OPFS after the run: the newest checkpoint's folder and the saved student's. */
-  saved?: { runFiles: string[]; checkpoint: string; checkpointFiles: string[]; studentFiles: string[]; metricsLines: number };
-  /** The student reloaded from OPFS gives the trained model's logits bit for bit. */
-  reload?: { identical: boolean; maxAbsDiff: number; values: number };
-  error?: string;
-}
 const state: PageState = { status: 'idle', losses: [] };
 (window as unknown as { distillery: PageState }).distillery = state;
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { buildBrowserBundle } from './build.js';
+import type { PageState } from './page-state.js';
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 
@@ -31,15 +32,10 @@ function serve(bundleDir: string, teacherDir: string): Promise<Server> {
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
 }
 
-export interface BrowserRun {
+/** The page's state at the end (page-state.ts), plus the driver's own. */
+export interface BrowserRun extends Omit<PageState, 'status'> {
+  /** The page's status, or the driver's 'not started' / 'timed out while <status>'. */
   status: string;
-  backend?: string;
-  adapter?: string;
-  losses: Array<{ step: number; loss: number }>;
-  /** What the run left in the page's Origin Private File System (see app.ts). */
-  saved?: { runFiles: string[]; checkpoint: string; checkpointFiles: string[]; studentFiles: string[]; metricsLines: number };
-  reload?: { identical: boolean; maxAbsDiff: number; values: number };
-  error?: string;
   screenshot: string;
   consoleErrors: string[];
 }
