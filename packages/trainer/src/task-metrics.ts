@@ -135,14 +135,14 @@ export interface SquadV2Metrics {
  */
 export function squadV2Metrics(predictions: readonly string[], golds: ReadonlyArray<readonly string[]>): SquadV2Metrics {
   const scores = golds.map((answers, i) => {
-    const p = predictions[i]!;
-    const texts = answers.filter((g) => normalizeAnswer(g) !== '');
+    const p = normalizeAnswer(predictions[i]!);
+    const texts = answers.map(normalizeAnswer).filter((g) => g !== '');
     const gold = texts.length > 0 ? texts : [''];
     return {
       hasAns: answers.length > 0,
-      exact: Math.max(...gold.map((g) => (normalizeAnswer(p) === normalizeAnswer(g) ? 1 : 0))),
+      exact: Math.max(...gold.map((g) => (p === g ? 1 : 0))),
       // Empty against empty is a match; empty against text scores 0 (tokenF1 finds nothing in common).
-      f1: Math.max(...gold.map((g) => (normalizeAnswer(g) === '' || normalizeAnswer(p) === '' ? Number(normalizeAnswer(g) === normalizeAnswer(p)) : tokenF1(p, g)))),
+      f1: Math.max(...gold.map((g) => (g === '' && p === '' ? 1 : tokenF1(p, g)))),
     };
   });
   const group = (xs: typeof scores) => ({
