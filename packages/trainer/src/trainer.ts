@@ -276,7 +276,8 @@ export class Trainer<E extends Example = Example, I = ModelInputs, O extends { l
         examplesSeen += window.reduce((n, b) => n + b.examples.length, 0);
         sinceLog.taken += 1;
         if (!step.skipped) {
-          sinceLog = { loss: sinceLog.loss + step.loss, steps: sinceLog.steps + 1, taken: sinceLog.taken };
+          sinceLog.loss += step.loss;
+          sinceLog.steps += 1;
           totalLoss += step.loss;
           totalSteps += 1;
         }
