@@ -10,7 +10,7 @@ const BY_NAME: Record<string, Category> = {
   Softmax: 'softmax', LogSoftmax: 'softmax', Erf: 'GELU', DistilleryFusedAdamW: 'optimizer',
   // @distillery/native's fused kernels (absent on other backends, where their composition shows up as elementwise work).
   DistilleryLayerNorm: 'LayerNorm', DistilleryLayerNormGrad: 'LayerNorm',
-  DistilleryBiasGelu: 'GELU', DistilleryGeluGrad: 'GELU', DistillerySoftmaxGrad: 'softmax',
+  DistilleryBiasGelu: 'GELU', DistilleryGeluGrad: 'GELU', DistillerySoftmaxGrad: 'softmax', DistilleryAttentionMatMul: 'attention',
 };
 const ELEMENTWISE = new Set([
   'Add', 'AddN', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum', 'Pow', 'Exp', 'Neg', 'Sqrt', 'Rsqrt',
@@ -24,7 +24,6 @@ export function categoryOf(kernelName: string, inputShapes: ReadonlyArray<readon
     const batched = inputShapes.slice(0, 2).some((s) => s !== undefined && s.slice(0, -2).reduce((p, d) => p * d, 1) > 1);
     return batched ? 'attention' : 'GEMM';
   }
-  if (kernelName === 'DistilleryAttentionMatMul') return 'attention';
   return BY_NAME[kernelName] ?? (ELEMENTWISE.has(kernelName) ? 'elementwise' : 'other');
 }
 
