@@ -7,6 +7,7 @@
  * Gradients are registered per kernel name, not per backend, so they keep working unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceKernel } from './kernels/replace.js';
 import { sharedIdentity } from './kernels/wasm-identity.js';
 import { fastBatchMatMul, fastFusedMatMul } from './kernels/wasm-matmul.js';
 import { wasmUnsortedSegmentSum } from './kernels/wasm-segment-sum.js';
@@ -15,11 +16,8 @@ import { wasmUnsortedSegmentSum } from './kernels/wasm-segment-sum.js';
 const replaced = new Map<string, tf.KernelConfig | undefined>();
 
 function replace(kernelName: string, make: (stock: tf.KernelConfig) => tf.KernelConfig): void {
-  const stock = tf.getKernel(kernelName, 'wasm');
-  if (stock === undefined) return; // wasm backend not loaded: nothing to fix
-  tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel(make(stock));
-  replaced.set(kernelName, stock);
+  const stock = replaceKernel('wasm', kernelName, make);
+  if (stock !== undefined) replaced.set(kernelName, stock); // undefined: wasm backend not loaded, nothing to fix
 }
 
 /** Install the fixes on the (already imported) wasm backend. Idempotent. */

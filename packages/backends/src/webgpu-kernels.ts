@@ -7,6 +7,7 @@
  * Gradients are registered per kernel name, not per backend, so they keep working unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceKernel } from './kernels/replace.js';
 
 interface WebGpuBackendLike {
   device: { limits: { maxStorageBuffersPerShaderStage: number } };
@@ -45,10 +46,6 @@ function groupedAddN(stock: tf.KernelConfig): tf.KernelConfig {
 
 /** Install the fixes on the (already imported) webgpu backend. Idempotent. */
 export function installWebGpuKernelFixes(): void {
-  if (stockAddN !== undefined) return;
-  const stock = tf.getKernel(tf.AddN, 'webgpu');
-  if (stock === undefined) return; // webgpu backend not loaded: nothing to fix
-  tf.unregisterKernel(tf.AddN, 'webgpu');
-  tf.registerKernel(groupedAddN(stock));
-  stockAddN = stock;
+  // Stays undefined while the webgpu backend is not loaded: nothing to fix yet.
+  stockAddN ??= replaceKernel('webgpu', tf.AddN, groupedAddN);
 }
