@@ -6,7 +6,7 @@
  * file system in Node, the Origin Private File System in a browser).
  */
 import * as tf from '@tensorflow/tfjs';
-import { defaultFileStore, exists, joinPath, platform, readText, type FileStore } from '@distillery/storage';
+import { defaultFileStore, exists, joinPath, platform, type FileStore } from '@distillery/storage';
 import type { DataLoaderState } from './data/dataloader.js';
 import { DistilleryTrainerError } from './errors.js';
 import type { TrainableModel } from './model.js';
@@ -52,15 +52,19 @@ async function writeTensors(store: FileStore, dir: string, base: string, tensors
   await store.writeFile(joinPath(dir, `${base}.json`), JSON.stringify({ ...meta, byteLength: data.byteLength, weightSpecs: specs }, null, 2));
 }
 
-async function readJson<T>(store: FileStore, dir: string, file: string): Promise<T> {
-  const path = joinPath(dir, file);
+/** The bytes of the checkpoint file `path`; a missing or unreadable one is a CHECKPOINT_INVALID naming it. */
+async function readCheckpointFile(store: FileStore, path: string): Promise<Uint8Array> {
   if (!(await exists(store, path))) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${path} is missing; the checkpoint is incomplete, resume from another one.`);
-  let text: string;
   try {
-    text = await readText(store, path);
+    return await store.readFile(path);
   } catch (cause) {
     throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${path} cannot be read from ${store.where} (${(cause as Error).message}); check its permissions, or resume from another checkpoint.`, { cause });
   }
+}
+
+async function readJson<T>(store: FileStore, dir: string, file: string): Promise<T> {
+  const path = joinPath(dir, file);
+  const text = new TextDecoder().decode(await readCheckpointFile(store, path));
   try {
     return JSON.parse(text) as T;
   } catch (cause) {
@@ -71,13 +75,7 @@ async function readJson<T>(store: FileStore, dir: string, file: string): Promise
 async function readTensors(store: FileStore, dir: string, base: string): Promise<{ meta: Record<string, unknown>; tensors: Map<string, tf.Tensor> }> {
   const meta = await readJson<{ byteLength: number; weightSpecs: tf.io.WeightsManifestEntry[] } & Record<string, unknown>>(store, dir, `${base}.json`);
   const binPath = joinPath(dir, `${base}.bin`);
-  if (!(await exists(store, binPath))) throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${binPath} is missing; the checkpoint is incomplete, resume from another one.`);
-  let bytes: Uint8Array;
-  try {
-    bytes = await store.readFile(binPath);
-  } catch (cause) {
-    throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${binPath} cannot be read from ${store.where} (${(cause as Error).message}); check its permissions, or resume from another checkpoint.`, { cause });
-  }
+  const bytes = await readCheckpointFile(store, binPath);
   if (bytes.byteLength !== meta.byteLength || !Array.isArray(meta.weightSpecs)) {
     throw new DistilleryTrainerError('CHECKPOINT_INVALID', `${binPath} has ${bytes.byteLength} bytes but ${base}.json expects ${meta.byteLength}; the checkpoint is corrupt, resume from another one.`);
   }
