@@ -140,15 +140,26 @@ function checkTopKIndices(packed: Float32Array, positions: number, k: number, cl
   }
 }
 
+/**
+ * Floats of each piece of one row in a shard, stored in this order: logits (or top-k rows, one per
+ * logit position), hidden states, attentions (0 when the shard holds none).
+ */
+function rowLayout(m: Pick<ShardManifest, 'logitsShape' | 'topK' | 'hiddenStates' | 'attentions' | 'modelShape'>, length: number): { positions: number; logits: number; hidden: number; attentions: number } {
+  const shape = rowLogitsShape(m.logitsShape, length);
+  const positions = prod(shape) / shape.at(-1)!;
+  const { numLayers, hiddenSize, numHeads } = m.modelShape;
+  return {
+    positions,
+    logits: m.topK === null ? prod(shape) : positions * (2 * m.topK + 1),
+    hidden: m.hiddenStates ? (numLayers + 1) * length * hiddenSize : 0,
+    attentions: m.attentions ? numLayers * numHeads * length * length : 0,
+  };
+}
+
 /** Floats one row takes in a shard. */
 function rowFloats(m: Pick<ShardManifest, 'logitsShape' | 'topK' | 'hiddenStates' | 'attentions' | 'modelShape'>, length: number): number {
-  const logits = rowLogitsShape(m.logitsShape, length);
-  const classes = logits.at(-1)!;
-  const positions = prod(logits) / classes;
-  const { numLayers, hiddenSize, numHeads } = m.modelShape;
-  return (m.topK === null ? prod(logits) : positions * (2 * m.topK + 1))
-    + (m.hiddenStates ? (numLayers + 1) * length * hiddenSize : 0)
-    + (m.attentions ? numLayers * numHeads * length * length : 0);
+  const { logits, hidden, attentions } = rowLayout(m, length);
+  return logits + hidden + attentions;
 }
 
 /**
@@ -389,21 +400,18 @@ export class CachedTeacher implements DistillModel {
     const attentions = options.outputAttentions ? Array.from({ length: numLayers }, () => new Float32Array(b * numHeads * s * s)) : [];
     found.forEach((e, row) => {
       const len = e.length;
-      const shape = rowLogitsShape(m.logitsShape, len);
-      const positions = prod(shape) / classes;
-      const n = m.topK === null ? prod(shape) : positions * (2 * m.topK + 1);
+      const { positions, logits: n, hidden: hiddenFloats, attentions: attentionFloats } = rowLayout(m, len);
       // Only the pieces this forward asks for are read: [logits | hidden states | attentions].
       const packed = this.read(e.shard, e.offset, n);
       if (m.topK !== null) checkTopKIndices(packed, positions, m.topK, classes, e.shard.file);
       // Padded token positions stay zero, as the plugins mask them out.
       logits.set(m.topK === null ? packed : expandTopK(packed, positions, m.topK, classes), row * (tokenLevel ? s : 1) * classes);
-      const hiddenFloats = m.hiddenStates ? (numLayers + 1) * len * h : 0;
       if (options.outputHiddenStates) {
         const values = this.read(e.shard, e.offset + n, hiddenFloats);
         for (let l = 0; l <= numLayers; l++) hidden[l]!.set(values.subarray(l * len * h, (l + 1) * len * h), row * s * h);
       }
       if (options.outputAttentions) {
-        const values = this.read(e.shard, e.offset + n + hiddenFloats, numLayers * numHeads * len * len);
+        const values = this.read(e.shard, e.offset + n + hiddenFloats, attentionFloats);
         for (let l = 0; l < numLayers; l++) {
           for (let head = 0; head < numHeads; head++) {
             for (let q = 0; q < len; q++) {
