@@ -18,7 +18,7 @@ import { readDataFiles } from './data.js';
 import { DistilleryCliError } from './errors.js';
 import { loadTeacher, loadTokenizer, requireTrainedWeights } from './models.js';
 import { checkOutputDir, writeFileAtomic } from './output-path.js';
-import { parseDistillConfig } from './distill.js';
+import { DISTILL_FIELDS, parseDistillConfig } from './distill.js';
 import { resolveTask, type TaskName } from './tasks/task.js';
 
 /** A shard's manifest or data, or writeFileAtomic's temp file of one being written by another job. */
@@ -40,11 +40,12 @@ const FLAGS: readonly OverrideFlag[] = [
 ];
 
 /**
- * The fields only cache-teacher reads (teacher, tokenizer and data are distill's too). A `--config`
- * file holding any of DISTILL_FIELDS is the distill run's config, checked as distill checks it.
+ * The fields only cache-teacher reads, and those it shares with distill. A `--config` file holding
+ * any of DISTILL_ONLY is the distill run's config, checked as distill checks it.
  */
 const CACHE_ONLY = ['out', 'topK', 'shard', 'shards', 'batchSize', 'hiddenStates', 'attentions'];
-const DISTILL_FIELDS = ['student', 'task', 'taskOptions', 'initFromTeacher', 'numLabels', 'teacherWeights', 'training', 'plugins', 'teacherCache', 'teacherTokenizer'];
+const SHARED = ['teacher', 'tokenizer', 'data'];
+const DISTILL_ONLY = DISTILL_FIELDS.filter((k) => !SHARED.includes(k));
 
 /**
  * For a distill config (`--config` naming the distill run's file): its teacherCache, and what its
@@ -91,8 +92,8 @@ export function registerCacheTeacher(program: Command): void {
   addConfigOptions(cmd, FLAGS).action(async (opts: Record<string, unknown>) => {
     const source = configSource(opts, FLAGS);
     const f = new ConfigFields(source);
-    const isDistillConfig = DISTILL_FIELDS.some((k) => k in source.raw);
-    f.topLevel(['teacher', 'tokenizer', 'data', ...CACHE_ONLY, ...(isDistillConfig ? DISTILL_FIELDS : [])]);
+    const isDistillConfig = DISTILL_ONLY.some((k) => k in source.raw);
+    f.topLevel([...SHARED, ...CACHE_ONLY, ...(isDistillConfig ? DISTILL_ONLY : [])]);
     if (f.get('teacher') === undefined) f.fail('teacher', 'is required: the trained teacher\'s folder or hub id.');
     const distill = isDistillConfig ? distillNeeds(source) : undefined;
     const request = distill?.request ?? {};

@@ -49,8 +49,11 @@ const FLAGS: readonly OverrideFlag[] = [
   ...TRAINING_FLAGS,
 ];
 
+/** The top-level fields of a distill config. */
+export const DISTILL_FIELDS = ['teacher', 'teacherTokenizer', 'teacherCache', 'student', 'task', 'taskOptions', 'initFromTeacher', 'tokenizer', 'numLabels', 'data', 'plugins', 'teacherWeights', 'training'] as const;
+
 export function parseDistillConfig(f: ConfigFields): DistillConfig {
-  f.topLevel(['teacher', 'teacherTokenizer', 'teacherCache', 'student', 'task', 'taskOptions', 'initFromTeacher', 'tokenizer', 'numLabels', 'data', 'plugins', 'teacherWeights', 'training']);
+  f.topLevel(DISTILL_FIELDS);
   const teacher = f.get('teacher');
   const student = f.get('student');
   const teacherCache = f.optional(f.get('teacherCache'), 'teacherCache', (v, p) => f.path(v, p));
