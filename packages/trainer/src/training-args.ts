@@ -178,7 +178,7 @@ export class TrainingArguments {
       if (want === 'string' && value === '') invalid(key, 'must not be empty.');
     }
     const a = { ...DEFAULTS, ...stripUndefined(init) };
-    if (typeof a.outputDir !== 'string' || a.outputDir === '') invalid('outputDir', 'is required; pass the folder where checkpoints go, e.g. outputDir: "runs/exp1".');
+    if (typeof a.outputDir !== 'string') invalid('outputDir', 'is required; pass the folder where checkpoints go, e.g. outputDir: "runs/exp1".');
     this.outputDir = a.outputDir;
     this.numTrainEpochs = a.numTrainEpochs;
     this.maxSteps = a.maxSteps;
