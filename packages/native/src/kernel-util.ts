@@ -1,5 +1,4 @@
 /** Shared plumbing for native kernels: typed input access and the cpu fallback. */
-import { Buffer } from 'node:buffer';
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
@@ -45,14 +44,11 @@ export function runKernel(name: string, args: NativeKernelArgs): tf.TensorInfo {
 }
 
 /**
- * A float32 output that is not zeroed, for a kernel that writes every element: from the native
- * backend's pool (pool.ts) when it has one. `new Float32Array(n)` zero-fills (calloc's memset, on
- * the JS thread before any kernel thread starts): GiBs per training step of serial writes that
- * the kernel then overwrote.
+ * A float32 output that is not zeroed, for a kernel that writes every element, from the native
+ * backend's pool (pool.ts; these kernels are registered for that backend only). `new
+ * Float32Array(n)` zero-fills (calloc's memset, on the JS thread before any kernel thread
+ * starts): GiBs per training step of serial writes that the kernel then overwrote.
  */
 export function outputF32(backend: MathBackendCPU, length: number): Float32Array {
-  const pool = (backend as { pool?: BufferPool }).pool;
-  if (pool) return pool.take(length);
-  const bytes = Buffer.allocUnsafeSlow(length * Float32Array.BYTES_PER_ELEMENT);
-  return new Float32Array(bytes.buffer, bytes.byteOffset, length);
+  return (backend as MathBackendCPU & { pool: BufferPool }).pool.take(length);
 }
