@@ -53,7 +53,7 @@ for (let at = 0; at < rows; at += 32) {
   peak = Math.max(peak, process.memoryUsage().rss);
 }
 const cpuPass = process.cpuUsage(cpu1);
-(cached as { close?: () => void }).close?.();
+cached.close();
 rmSync(dir, { recursive: true, force: true });
 const ms = (u: NodeJS.CpuUsage): string => ((u.user + u.system) / 1000).toFixed(0);
 console.log(`cache: ${rows} rows × ${length} tokens, ${layers + 1} hidden states of ${hidden}, ${shards} shards, .bin ${mib(binBytes)} MiB`);
