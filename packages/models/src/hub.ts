@@ -19,8 +19,8 @@ export interface ResolveOptions {
 
 /** Files a model folder needs, config.json last: its presence marks a snapshot as usable. */
 const MODEL_FILES = ['model.safetensors', 'config.json'];
-/** Fetched (first) when the repo has them. */
-const OPTIONAL_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'];
+/** The tokenizer files HF's `save_pretrained` writes: fetched (first) when the repo has them, and what AutoTokenizer.savePretrained copies. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'];
 
 /** The hub cache root, honouring the same environment variables as `huggingface_hub`. */
 export function hubCacheDir(cacheDir?: string, store: FileStore = defaultFileStore()): string {
@@ -121,7 +121,7 @@ async function download(store: FileStore, repoId: string, revision: string, cach
     throw new DistilleryModelsError('HUB_NOT_FOUND', `${repoId}@${revision}: the hub repo has no ${missing.join(', ')}. Only repos with a config.json and a single model.safetensors can be loaded.`);
   }
   try {
-    for (const path of [...OPTIONAL_FILES.filter((f) => listed.has(f)), ...MODEL_FILES]) {
+    for (const path of [...TOKENIZER_FILES.filter((f) => listed.has(f)), ...MODEL_FILES]) {
       await hub.downloadFileToCacheDir({ repo: { type: 'model', name: repoId }, path, revision: sha, cacheDir, hubUrl });
     }
   } catch (cause) {

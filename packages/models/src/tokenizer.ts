@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { defaultFileStore, exists, joinPath, readText, type FileStore } from '@distillery/storage';
 import type { Tokenizer as Engine } from '@huggingface/tokenizers';
 import { DistilleryModelsError, requirePathArgument } from './errors.js';
-import { resolveModelDir, type ResolveOptions } from './hub.js';
+import { resolveModelDir, TOKENIZER_FILES, type ResolveOptions } from './hub.js';
 import { chunkOffsets, tokenizerShape, whitespaceChunks, type TokenizerShape } from './token-offsets.js';
 import { writeAtomic } from './modeling.js';
 
@@ -74,9 +74,6 @@ function specialToken(config: Record<string, unknown>, key: string): string | un
   if (v !== null && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
   return undefined;
 }
-
-/** The files HF's tokenizer `save_pretrained` writes (those present are copied by savePretrained). */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
 
 export class AutoTokenizer {
   /** Id of the pad token, undefined when tokenizer_config.json names none. */
