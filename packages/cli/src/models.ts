@@ -1,16 +1,17 @@
 /**
- * What the commands load and write: sequence classifiers (from a folder, a hub id or a config
- * for random init), their tokenizer, the metrics they print, and the HF folder they save.
+ * What the commands load and write: a teacher (a sequence classifier, or an ONNX export), the
+ * tokenizer, the metrics they print, and the HF folder they save.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AutoModelForSequenceClassification, AutoTokenizer, loadConfig, resolveModelDir, withOverrides, type ModelConfig, type ModelForSequenceClassification } from '@distillery/models';
+import { AutoTokenizer, loadConfig, resolveModelDir, type ModelConfig, type ModelForSequenceClassification } from '@distillery/models';
 import type { ModelShape } from '@distillery/plugins';
 import { accuracy, argmaxPredictions, f1, mse, nonFiniteNames, type EvalPrediction } from '@distillery/trainer';
 import { DistilleryCliError } from './errors.js';
 import type { ModelSource } from './config.js';
 import { isOnnxModelFolder, loadOnnx, type OnnxTeacherLike } from './onnx.js';
 import { replaceFilesAtomic } from './output-path.js';
+import { loadTaskModel } from './tasks/task.js';
 
 export type Classifier = ModelForSequenceClassification<ModelConfig>;
 
@@ -29,15 +30,6 @@ export function requireTrainedWeights<M extends object>(model: M, where: string)
   return model;
 }
 
-/** A classifier from a folder / hub id (a new head when numLabels differs), or randomly initialised from a config. */
-export async function loadClassifier(source: ModelSource, options: { numLabels?: number; seed: number }): Promise<Classifier> {
-  const { numLabels, seed } = options;
-  if (typeof source === 'string') {
-    return AutoModelForSequenceClassification.fromPretrained(source, { seed, log: (line) => console.error(line), ...(numLabels !== undefined && { numLabels }) });
-  }
-  return AutoModelForSequenceClassification.fromConfig(numLabels === undefined ? source : withOverrides(source, { numLabels }), seed);
-}
-
 /**
  * A teacher: an ONNX folder (transformers.js layout, no safetensors weights) runs in ONNX Runtime,
  * anything else loads as a TF.js classifier.
@@ -47,7 +39,7 @@ export async function loadTeacher(source: ModelSource, options: { seed: number }
     const { OnnxTeacher } = await loadOnnx(`--teacher ${source} (an ONNX folder)`);
     return OnnxTeacher.fromPretrained(source);
   }
-  return loadClassifier(source, options);
+  return (await loadTaskModel('sequence-classification', source, options)) as Classifier;
 }
 
 /** A model's layers, width and heads from its config.json (or config object) alone: no weights are read. */
