@@ -19,7 +19,7 @@ import {
   questionAnsweringFeatures, squadMetrics, squadV2Metrics, tagSet, tokenClassificationExamples, tokenClassificationMetrics, Trainer,
   type DataCollator, type EvalPrediction, type Example, type QuestionAnsweringFeature, type SquadExample, type TokenClassificationRow,
 } from '@distillery/trainer';
-import type { ConfigFields, DataConfig } from '../config.js';
+import { DEFAULT_MAX_LENGTH, type ConfigFields, type DataConfig } from '../config.js';
 import { fail, readDataFiles, readRows, type Row } from '../data.js';
 import { classificationMetrics, positionLimit, type Classifier } from '../models.js';
 import { readTextFile } from '../text-file.js';
@@ -139,7 +139,7 @@ export function readTaskData(f: ConfigFields, task: Exclude<TaskName, 'sequence-
   if (tokenizer === undefined) f.fail('tokenizer', `is needed to read ${task} text; set tokenizer (--tokenizer) to a tokenizer folder or hub id.`);
   if (tokenizer.vocabSize > model.config.vocabSize) f.fail('tokenizer', `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocabSize}; use the model's own tokenizer.`);
   const positions = positionLimit(model.config);
-  const maxLength = data.maxLength ?? Math.min(128, positions);
+  const maxLength = data.maxLength ?? Math.min(DEFAULT_MAX_LENGTH, positions);
   if (maxLength > positions) f.fail('data.maxLength', `is ${maxLength} but the model has positions for ${positions} tokens; lower it.`);
   const { train, eval: evalFile } = data;
 
