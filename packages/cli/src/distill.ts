@@ -16,7 +16,7 @@ import type { OnnxTeacherLike } from './onnx.js';
 import { PLUGIN_TYPES, checkPluginShapes, parsePlugins } from './plugin-config.js';
 import { addResumeOption, describeRun, resumeCheckpoint, trainResumable } from './resume.js';
 import { readCommandData } from './tasks/data.js';
-import { TASK_FLAGS, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
+import { TASK_FLAGS, labelNames, loadTaskModel, parseTaskConfig, resolveTask, type TaskConfig } from './tasks/task.js';
 import { AutoTokenizer, initFromTeacher, parseTeacherLayerSelection, type AnyModel, type ModelConfig, type TeacherLayerSelection } from '@distillery/models';
 
 export interface DistillConfig extends CommonConfig, TaskConfig {
@@ -143,7 +143,7 @@ export function registerDistill(program: Command): void {
       const tokenizer = await loadTokenizer(config.tokenizer, config.teacherTokenizers ? config.student : config.teachers[0] ?? config.student);
       const teacherConfig = (cached ? cached.config : teachers[0]!.config) as { numLabels?: number; id2label?: Record<number, string> };
       // The student scores the teacher's classes, in the teacher's order (logit KD compares them index by index).
-      const labels = task === 'token-classification' && config.numLabels === undefined && teacherConfig.id2label ? Object.keys(teacherConfig.id2label).map((i) => teacherConfig.id2label![Number(i)]!) : undefined;
+      const labels = task === 'token-classification' && config.numLabels === undefined && teacherConfig.id2label ? labelNames(teacherConfig.id2label) : undefined;
       const student = await loadTaskModel(task, config.student, { seed: args.seed, ...(labels ? { labels } : optionalNumLabels(config.numLabels ?? teacherConfig.numLabels)) });
       // The pair's vocabularies, before the data (whose ids are checked against both): a mismatch names the flag.
       const sameTokenizer = teachers.map((_, i) => config.teacherTokenizers?.[i] === undefined);

@@ -23,7 +23,7 @@ import { DEFAULT_MAX_LENGTH, type ConfigFields, type DataConfig } from '../confi
 import { fail, readDataFiles, readRows, type Row } from '../data.js';
 import { classificationMetrics, positionLimit, type Classifier } from '../models.js';
 import { readTextFile } from '../text-file.js';
-import type { TaskName, TaskOptions } from './task.js';
+import { labelNames, type TaskName, type TaskOptions } from './task.js';
 
 /** How errors name the data files (the config fields that give them). */
 const DATA_FIELDS = 'data.train / data.eval';
@@ -144,7 +144,7 @@ export function readTaskData(f: ConfigFields, task: Exclude<TaskName, 'sequence-
   const { train, eval: evalFile } = data;
 
   if (task === 'token-classification') {
-    const labelList = Object.keys(model.config.id2label).sort((a, b) => Number(a) - Number(b)).map((i) => model.config.id2label[Number(i)]!);
+    const labelList = labelNames(model.config.id2label);
     const read = (file: string): Example[] => {
       const rows = readTokenRows(file);
       return tokenClassificationExamples(rows, tokenizer, { labelList, maxLength, labelAllTokens: options.labelAllTokens, where: (i) => rows[i]!.where });

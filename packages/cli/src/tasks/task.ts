@@ -68,6 +68,11 @@ export function parseTaskConfig(f: ConfigFields): TaskConfig {
   };
 }
 
+/** A classifier's label names in label-id order. */
+export function labelNames(id2label: Readonly<Record<number, string>>): string[] {
+  return Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((i) => id2label[Number(i)]!);
+}
+
 const ARCHITECTURE_SUFFIX: ReadonlyArray<readonly [string, TaskName]> = [
   ['ForSequenceClassification', 'sequence-classification'],
   ['ForTokenClassification', 'token-classification'],
