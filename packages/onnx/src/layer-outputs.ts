@@ -1,6 +1,8 @@
 /**
- * The optional per-layer graph outputs, shared by the exporter (which adds them), the ONNX
- * teacher (which returns them to the layer plugins) and the CLI (its export flags). Names follow
+ * The optional per-layer graph outputs, shared by the exporter (which adds them) and the ONNX
+ * teacher (which returns them to the layer plugins, and whose refusal names the `distillery
+ * export` flag that adds a missing kind; the CLI declares those flags itself, since it loads
+ * this package only when a command needs it). Names follow
  * optimum's flattening of a model's output tuples (`hidden_states.0` = the embedding output,
  * `hidden_states.{i}` after layer i; `attentions.{i}` per layer), which transformers.js returns
  * by name; optimum has no name for pre-softmax scores, so `attention_scores.{i}` mirrors them.
